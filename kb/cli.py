@@ -1,0 +1,277 @@
+"""`kb`: lint, build, search, eval, show, new, coverage, bench. Each command is a short adapter.
+
+Only the standard library and the light modules are imported at the top, so `kb --help` and
+`kb lint` start fast; commands that need the index or the models import them when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from kb.errors import KbError
+from kb.settings import Settings, load_settings
+from kb.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings({
+        "articles_dir": getattr(args, "articles", None),
+        "index_dir": getattr(args, "index", None),
+        "encoders": getattr(args, "encoders", None),
+    })
+
+
+def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.articles import load_corpus
+    from kb.issues import has_errors
+    from kb.lint import lint_all
+
+    settings = _settings(args)
+    root = Path(args.dir) if args.dir else settings.articles_dir
+    corpus = load_corpus(root)
+    max_age = args.max_age_days or settings.max_age_days
+    issues = lint_all(corpus, dt.date.today(), max_age)
+    if args.similarity:
+        issues = sorted(set(issues) | set(_near_duplicates(corpus.articles, settings)))
+    for issue in issues:
+        print(issue, file=out)
+    errors = sum(i.severity == "error" for i in issues)
+    warnings = len(issues) - errors
+    files = len({i.path for i in issues})
+    print(f"{len(corpus.articles)} articles checked: {errors} error(s), {warnings} warning(s)"
+          + (f" in {files} file(s)" if issues else ""), file=out)
+    return 1 if has_errors(issues) or (args.strict and warnings) else 0
+
+
+def _near_duplicates(articles: Sequence, settings: Settings) -> list:
+    from kb.encoders import load_encoder
+    from kb.lint import article_fingerprint_text, near_duplicates
+
+    if len(articles) < 2:
+        return []
+    encoder = load_encoder(settings.encoders[0], settings.threads)
+    vectors = encoder.encode([article_fingerprint_text(a) for a in articles])
+    return near_duplicates(list(articles), vectors)
+
+
+def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.articles import load_corpus
+    from kb.index import build_index
+
+    settings = _settings(args)
+    corpus = load_corpus(settings.articles_dir)
+    report = build_index(settings, corpus, strict=args.strict,
+                         progress=lambda message: print(message, file=sys.stderr))
+    for issue in report.skipped:
+        print(f"skipped: {issue}", file=out)
+    print(f"indexed {report.articles} articles, {report.chunks} chunks "
+          f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f}s "
+          f"→ {report.folder}", file=out)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.render import show_response
+    from kb.search import Searcher
+
+    searcher = Searcher.load(_settings(args))
+    queries = sys.stdin if args.query == "-" else [args.query]
+    for line in queries:
+        response = searcher.search(line.rstrip("\n"), top_k=args.top_k, scenario=args.scenario,
+                                   platform=args.platform, lang=args.lang)
+        if args.json:
+            print(json.dumps(response.to_json(), ensure_ascii=False), file=out, flush=True)
+        else:
+            print(show_response(response), file=out)
+            if args.query == "-":
+                print("", file=out)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.evaluate import breakdown, read_queries, run_eval
+    from kb.search import Searcher
+
+    queries = read_queries(Path(args.file))
+    searcher = Searcher.load(_settings(args))
+
+    def ranked(text: str) -> tuple[list[str], bool]:
+        response = searcher.search(text, top_k=10)
+        return [hit.problem for hit in response.results], response.confident
+
+    outcomes = run_eval(queries, ranked)
+    table = breakdown(outcomes)
+    if args.json:
+        print(json.dumps({name: vars(s) for name, s in table.items()}), file=out)
+    else:
+        print(f"{'group':<26}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}", file=out)
+        for name, s in table.items():
+            print(f"{name:<26}{s.n:>5}{s.hit1:>8.3f}{s.hit3:>8.3f}{s.mrr10:>8.3f}", file=out)
+    if args.misses:
+        for o in outcomes:
+            if o.rank != 1:
+                print(f"miss [{o.query.lang}] want {o.query.problem}, got "
+                      f"{'/'.join(o.top_problems)}: {o.query.q}", file=out)
+    failed = [
+        f"{name} {metric} {value:.3f} < {floor}"
+        for name, s in table.items() if name == "all" or name.startswith("lang=")
+        for metric, value, floor in (("hit@1", s.hit1, args.min_hit1), ("hit@3", s.hit3,
+                                                                        args.min_hit3))
+        if floor is not None and value < floor
+    ]
+    for message in failed:
+        print(f"below floor: {message}", file=out)
+    return 1 if failed else 0
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.articles import load_corpus
+    from kb.render import show_article
+
+    settings = _settings(args)
+    corpus = load_corpus(settings.articles_dir)
+    versions = [a for a in corpus.articles if a.id == args.id]
+    if not versions:
+        known = sorted({a.id for a in corpus.articles if args.id in a.id})
+        hint = f"; did you mean: {', '.join(known[:5])}" if known else ""
+        raise KbError(f"no article with id `{args.id}` in {settings.articles_dir}{hint}")
+    chosen = [a for a in versions if a.lang == args.lang] if args.lang else versions
+    if not chosen:
+        raise KbError(f"article `{args.id}` has no `{args.lang}` version")
+    print("\n\n".join(show_article(a) for a in chosen), file=out)
+    return 0
+
+
+def cmd_new(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.scaffold import new_article
+
+    settings = _settings(args)
+    paths = new_article(settings.articles_dir, args.id, args.scenario, args.problem, args.owner,
+                        dt.date.today(), args.title or "", args.title_zh or "")
+    for path in paths:
+        print(f"created {path}", file=out)
+    print("next: fill in every section, then `kb lint` and `kb build`", file=out)
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
+    from dataclasses import asdict
+
+    from kb.articles import load_corpus
+    from kb.coverage import coverage, coverage_table
+
+    cells = coverage(load_corpus(_settings(args).articles_dir).articles)
+    if args.json:
+        print(json.dumps([{**asdict(c), "gap": c.gap} for c in cells]), file=out)
+    else:
+        print(coverage_table(cells), file=out)
+    return 1 if args.check and any(c.gap for c in cells) else 0
+
+
+def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.bench import run_benchmarks
+
+    sizes = [int(s) for s in args.synthetic.split(",") if s.strip()] if args.synthetic else []
+    print(run_benchmarks(_settings(args), sizes, queries=Path(args.queries),
+                         repeats=args.repeats, progress=lambda m: print(m, file=sys.stderr)),
+          file=out)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `kb` argument parser."""
+    top = argparse.ArgumentParser(
+        prog="kb", description="Troubleshooting knowledge base for real-time audio/video apps.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--articles", help="articles folder (default: articles, KB_ARTICLES_DIR)")
+    common.add_argument("--index", help="index folder (default: .kb-index, KB_INDEX_DIR)")
+    common.add_argument("--encoders", help="comma-separated encoders: use, minilm, st:<folder>")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lint = commands.add_parser("lint", parents=[common], help="check articles")
+    lint.add_argument("dir", nargs="?", help="folder or file to check (default: articles)")
+    lint.add_argument("--strict", action="store_true", help="warnings fail too")
+    lint.add_argument("--max-age-days", type=int, help="warn when last_reviewed is older")
+    lint.add_argument("--no-similarity", dest="similarity", action="store_false",
+                      help="skip the near-duplicate check (it loads an encoder)")
+    lint.set_defaults(func=cmd_lint)
+
+    build = commands.add_parser("build", parents=[common], help="build the search index")
+    build.add_argument("--strict", action="store_true", help="fail on any article error")
+    build.set_defaults(func=cmd_build)
+
+    search = commands.add_parser("search", parents=[common], help="search by symptom")
+    search.add_argument("query", help="the symptom, or - to read one query per line from stdin")
+    search.add_argument("--top-k", type=int, default=5)
+    search.add_argument("--scenario", choices=list(SCENARIOS))
+    search.add_argument("--platform", choices=list(PLATFORMS))
+    search.add_argument("--lang", choices=["en", "zh"], help="language of the answer")
+    search.add_argument("--json", action="store_true", help="one JSON object per query")
+    search.set_defaults(func=cmd_search)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="measure retrieval quality")
+    evaluate.add_argument("file", help="JSONL of {q, problem, scenario, lang[, split]}")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--misses", action="store_true", help="list queries not ranked first")
+    evaluate.add_argument("--min-hit1", type=float, help="fail below this hit@1 (overall and "
+                          "per language)")
+    evaluate.add_argument("--min-hit3", type=float, help="fail below this hit@3")
+    evaluate.set_defaults(func=cmd_eval)
+
+    show = commands.add_parser("show", parents=[common], help="preview one article")
+    show.add_argument("id")
+    show.add_argument("--lang", choices=["en", "zh"])
+    show.set_defaults(func=cmd_show)
+
+    new = commands.add_parser("new", parents=[common], help="scaffold an en + zh article pair")
+    new.add_argument("id", help="e.g. voice-room-echo-karaoke")
+    new.add_argument("--scenario", required=True, choices=list(SCENARIOS))
+    new.add_argument("--problem", required=True, choices=list(PROBLEMS))
+    new.add_argument("--owner", default="support-team")
+    new.add_argument("--title", help="English title")
+    new.add_argument("--title-zh", help="Chinese title")
+    new.set_defaults(func=cmd_new)
+
+    cover = commands.add_parser("coverage", parents=[common],
+                                help="scenario × problem matrix with language versions")
+    cover.add_argument("--json", action="store_true")
+    cover.add_argument("--check", action="store_true", help="fail when a required pair is "
+                       "missing a language")
+    cover.set_defaults(func=cmd_coverage)
+
+    bench = commands.add_parser("bench", parents=[common], help="measure speed and memory")
+    bench.add_argument("--synthetic", default="10000,100000",
+                       help="comma-separated synthetic corpus sizes in chunks ('' to skip)")
+    bench.add_argument("--queries", default="eval/queries.jsonl")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.set_defaults(func=cmd_bench)
+    return top
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 check failed, 2 usage or error)."""
+    out = out or sys.stdout
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return args.func(args, out)
+    except KbError as exc:
+        print(f"kb {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

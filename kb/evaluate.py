@@ -1,0 +1,113 @@
+"""Retrieval quality on labelled queries: hit@1, hit@3 and MRR@10 on the problem key."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.errors import ConfigError
+from kb.taxonomy import PROBLEMS, SCENARIOS
+
+MRR_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    """One labelled query."""
+
+    q: str
+    problem: str
+    scenario: str
+    lang: str
+    split: str = "all"
+    """`dev` (tuned on), `heldout` (never tuned on), or `all` when unmarked."""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where the right problem landed for one query."""
+
+    query: EvalQuery
+    rank: int | None
+    """1-based rank of the first result with the right problem; None if not in the top 10."""
+    top_problems: tuple[str, ...]
+    confident: bool
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Metrics over a group of queries."""
+
+    n: int
+    hit1: float
+    hit3: float
+    mrr10: float
+
+
+def read_queries(path: Path) -> list[EvalQuery]:
+    """Parse a JSONL file of `{"q", "problem", "scenario", "lang"[, "split"]}` lines."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file")
+    queries = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            query = EvalQuery(q=str(data["q"]), problem=data["problem"],
+                              scenario=data["scenario"], lang=data["lang"],
+                              split=data.get("split", "all"), line=number)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{number}: expected a JSON object with q, problem, "
+                              f"scenario and lang ({exc})") from exc
+        if query.problem not in PROBLEMS:
+            raise ConfigError(f"{path}:{number}: unknown problem key `{query.problem}`")
+        if query.scenario not in SCENARIOS:
+            raise ConfigError(f"{path}:{number}: unknown scenario key `{query.scenario}`")
+        if query.lang not in ("en", "zh"):
+            raise ConfigError(f"{path}:{number}: lang must be en or zh")
+        queries.append(query)
+    return queries
+
+
+def outcome(query: EvalQuery, problems: Sequence[str], confident: bool) -> Outcome:
+    """Score one ranking (the problem keys of the results, best first)."""
+    rank = next((i for i, p in enumerate(problems[:MRR_DEPTH], start=1)
+                 if p == query.problem), None)
+    return Outcome(query, rank, tuple(problems[:3]), confident)
+
+
+def score(outcomes: Iterable[Outcome]) -> Scores:
+    """hit@1, hit@3 and MRR@10 of a group of outcomes."""
+    items = list(outcomes)
+    n = len(items)
+    if not n:
+        return Scores(0, 0.0, 0.0, 0.0)
+    return Scores(
+        n=n,
+        hit1=sum(o.rank == 1 for o in items) / n,
+        hit3=sum(o.rank is not None and o.rank <= 3 for o in items) / n,
+        mrr10=sum(1 / o.rank for o in items if o.rank) / n,
+    )
+
+
+def breakdown(outcomes: Sequence[Outcome]) -> dict[str, Scores]:
+    """Scores overall, per language and per split."""
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        groups["all"].append(o)
+        groups[f"lang={o.query.lang}"].append(o)
+        if o.query.split != "all":
+            groups[f"split={o.query.split}"].append(o)
+            groups[f"split={o.query.split} lang={o.query.lang}"].append(o)
+    return {name: score(items) for name, items in groups.items()}
+
+
+def run_eval(queries: Sequence[EvalQuery],
+             search: Callable[[str], tuple[list[str], bool]]) -> list[Outcome]:
+    """Search every query; `search` returns the ranked problem keys and the confidence."""
+    return [outcome(q, *search(q.q)) for q in queries]

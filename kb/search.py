@@ -1,0 +1,303 @@
+"""Query → ranked `Hit`s, one per article: vector and keyword legs fused, filters first.
+
+Each retriever ranks articles by their best chunk; `fusion.fuse` combines the rankings. An error
+code or log signature that an article lists wins outright. Confidence comes from the semantic
+similarity of the best chunk, calibrated on the evaluation queries (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kb.articles import Article
+from kb.encoders import Encoder, load_encoder
+from kb.fusion import Ranking, fuse
+from kb.index import Index, load_index
+from kb.settings import Settings
+from kb.taxonomy import PLATFORMS, SCENARIOS
+from kb.tokenize import has_han, normalise, tokens
+
+MAX_QUERY_CHARS = 500
+CHUNK_CANDIDATES = 200
+"""Chunks each retriever hands to fusion, after filtering."""
+CLARIFY_MARGIN = 0.04
+"""Best-chunk similarity within which a different problem counts as an equally good answer."""
+
+NO_MATCH_GUIDANCE = {
+    "en": ("No confident match. The closest articles are listed as maybe. If many users are "
+           "affected, treat it as P0 (15-minute response) and escalate now; otherwise collect "
+           "the time window (UTC), region, channel/room id, user ids, SDK version and platform, "
+           "network type, logs and a short recording, then file a ticket."),
+    "zh": ("没有足够可信的匹配。下面列出的是可能相关的文章。如果大量用户受影响，按 P0（15 分钟响应）"
+           "立即升级；否则请先收集 UTC 时间段、区域、频道/房间 ID、用户 ID、SDK 版本和平台、网络类型、"
+           "日志和一段简短录音或录屏，再提交工单。"),
+}
+EMPTY_QUERY = {
+    "en": "Type a symptom in your own words, e.g. \"viewers hear an echo when I co-host\".",
+    "zh": "请用自己的话描述现象，例如“连麦时观众听到回声”。",
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One article in a ranking, shown in the display language."""
+
+    id: str
+    """Article id (shared by its translations)."""
+    title: str
+    problem: str
+    scenarios: tuple[str, ...]
+    lang: str
+    """Language of the version shown."""
+    severity: str
+    score: float
+    """Fused rank score, 1.0 when every retriever ranked it first."""
+    fix: str
+    """The Fix section as Markdown."""
+    path: str
+    similarity: float = 0.0
+    """Cosine similarity of the article's best chunk to the query (best over encoders)."""
+    leg_scores: dict[str, float] = field(default_factory=dict)
+    """Each retriever's own best-chunk score, to explain the ranking."""
+    exact: bool = False
+    """An error code or log signature from the article's `error_codes` is in the query."""
+    matched: str = ""
+    """Section of the best-matching chunk (title, symptom, fix, ...)."""
+
+    CONTRACT = ("id", "title", "problem", "scenarios", "lang", "severity", "score", "fix", "path")
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form used by `kb search --json` and evaluation tools."""
+        data = {name: getattr(self, name) for name in self.CONTRACT}
+        data["scenarios"] = list(self.scenarios)
+        data["score"] = round(self.score, 4)
+        return data
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    """The answer to one query."""
+
+    query: str
+    """The query as searched (cleaned, possibly shortened)."""
+    confident: bool
+    """False when no article matched well enough to present its fix as the answer."""
+    results: tuple[Hit, ...]
+    """Best first, one per article."""
+    lang: str
+    """Display language of the results."""
+    notes: tuple[str, ...] = ()
+    """What was done to the query (shortened, control characters removed) or why it is empty."""
+    clarify: tuple[Hit, ...] = ()
+    """When the best answers point to different problems with close scores: one per problem."""
+
+    @property
+    def guidance(self) -> str:
+        """What to do when there is no confident match."""
+        return "" if self.confident else NO_MATCH_GUIDANCE[self.lang]
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"query", "confident", "results": [...]}`, plus `notes` when there are any."""
+        data: dict[str, Any] = {"query": self.query, "confident": self.confident,
+                                "results": [hit.to_json() for hit in self.results]}
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass(frozen=True)
+class CleanQuery:
+    """A query made safe to search."""
+
+    text: str
+    notes: tuple[str, ...]
+    lang: str
+    """`zh` when the query contains Chinese characters, else `en`."""
+
+
+def clean_query(raw: str) -> CleanQuery:
+    """Drop control characters, collapse whitespace, cap the length, detect the language."""
+    notes = []
+    without_controls = "".join(
+        " " if unicodedata.category(ch)[0] == "C" and ch not in "\t\n\r" else ch for ch in raw)
+    if without_controls != raw:
+        notes.append("control characters were removed from the query")
+    text = " ".join(without_controls.split())
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        notes.append(f"the query was shortened to its first {MAX_QUERY_CHARS} characters")
+    return CleanQuery(text, tuple(notes), "zh" if has_han(text) else "en")
+
+
+def exact_matches(query: str, articles: list[Article]) -> set[str]:
+    """Ids of articles whose error codes or log signatures appear in the query."""
+    folded = normalise(query)
+    found = set()
+    for article in articles:
+        for code in article.error_codes:
+            needle = normalise(code).strip()
+            # Whole-token match, so code `401` does not fire inside `14015`.
+            pattern = rf"(?<![\w.]){re.escape(needle)}(?![\w])"
+            if len(needle) >= 3 and re.search(pattern, folded):
+                found.add(article.id)
+    return found
+
+
+class Searcher:
+    """A loaded index with its encoders: the one search implementation for the CLI and app."""
+
+    def __init__(self, index: Index, encoders: dict[str, Encoder], settings: Settings) -> None:
+        self.index = index
+        self.encoders = encoders
+        self.settings = settings
+        self._by_id: dict[str, dict[str, Article]] = {}
+        for (article_id, lang), article in index.articles.items():
+            self._by_id.setdefault(article_id, {})[lang] = article
+
+    @classmethod
+    def load(cls, settings: Settings) -> Searcher:
+        """Load the index and its encoders (each once per process)."""
+        index = load_index(settings)
+        encoders = {info.name: load_encoder(info.name, settings.threads)
+                    for info in index.manifest.encoders}
+        return cls(index, encoders, settings)
+
+    def version(self, article_id: str, lang: str) -> Article:
+        """The article in `lang`, or its other language when that is all there is."""
+        versions = self._by_id[article_id]
+        return versions.get(lang) or next(iter(versions.values()))
+
+    def allowed_ids(self, scenario: str | None, platform: str | None) -> list[str]:
+        """Article ids passing the filters; `general` articles apply to every scenario."""
+        allowed = []
+        for article_id, versions in self._by_id.items():
+            article = next(iter(versions.values()))
+            if scenario and scenario not in article.scenarios and \
+                    "general" not in article.scenarios:
+                continue
+            if platform and platform not in article.platforms:
+                continue
+            allowed.append(article_id)
+        return allowed
+
+    def search(self, raw_query: str, *, top_k: int = 5, scenario: str | None = None,
+               platform: str | None = None, lang: str | None = None) -> SearchResponse:
+        """Rank articles for a query; `lang` picks the display language (default: the query's)."""
+        from kb.errors import ConfigError
+
+        if scenario and scenario not in SCENARIOS:
+            raise ConfigError(f"unknown scenario `{scenario}`; expected one of: "
+                              + ", ".join(SCENARIOS))
+        if platform and platform not in PLATFORMS:
+            raise ConfigError(f"unknown platform `{platform}`; expected one of: "
+                              + ", ".join(PLATFORMS))
+        if lang and lang not in ("en", "zh"):
+            raise ConfigError(f"unknown language `{lang}`; expected en or zh")
+        if top_k < 1:
+            raise ConfigError("--top-k must be at least 1")
+        query = clean_query(raw_query)
+        display = lang or query.lang
+        if not query.text:
+            return SearchResponse("", False, (), display, query.notes + (EMPTY_QUERY[display],))
+
+        allowed = self.allowed_ids(scenario, platform)
+        allowed_set = set(allowed)
+        rows = np.flatnonzero(np.isin(self.index.chunk_article,
+                                      [self.index.article_ids.index(a) for a in allowed])) \
+            if (scenario or platform) else None
+        rankings: list[Ranking] = []
+        similarity: dict[str, float] = {}
+        matched: dict[str, str] = {}
+        for name, encoder in self.encoders.items():
+            ranking = self._vector_ranking(name, encoder, query.text, rows)
+            rankings.append(ranking)
+            for article_id, score in ranking.scores.items():
+                if score > similarity.get(article_id, -1.0):
+                    similarity[article_id] = score
+                    matched[article_id] = ranking.sections.get(article_id, "")
+        rankings.append(self._keyword_ranking(query.text, rows))
+
+        fused = fuse(rankings)
+        exact = exact_matches(query.text, [self.version(a, display) for a in allowed_set])
+        order = sorted((a for a in fused if a in allowed_set),
+                       key=lambda a: (a not in exact, -fused[a]))
+        hits = tuple(self._hit(a, display, fused[a], similarity.get(a, 0.0), rankings,
+                               a in exact, matched.get(a, "")) for a in order[:top_k])
+        confident = bool(hits) and (hits[0].exact or
+                                    hits[0].similarity >= self.settings.confidence_threshold)
+        return SearchResponse(query.text, confident, hits, display, query.notes,
+                              self._clarify(hits) if confident and not hits[0].exact else ())
+
+    def _vector_ranking(self, name: str, encoder: Encoder, text: str,
+                        rows: np.ndarray | None) -> Ranking:
+        import faiss
+
+        vector_index = self.index.vectors[name]
+        query_vector = encoder.encode([text])
+        limit = len(self.index.chunks) if rows is None else len(rows)
+        k = min(CHUNK_CANDIDATES, limit)
+        if k == 0:
+            return Ranking(name, {}, {})
+        params = None
+        if rows is not None:
+            # Filter inside the search, before candidates are cut to k.
+            selector = faiss.IDSelectorBatch(rows.astype(np.int64))
+            params = (faiss.SearchParametersHNSW(sel=selector)
+                      if isinstance(vector_index, faiss.IndexHNSW)
+                      else faiss.SearchParameters(sel=selector))
+        scores, found = vector_index.search(query_vector, k, params=params)
+        return self._best_per_article(name, found[0], scores[0])
+
+    def _keyword_ranking(self, text: str, rows: np.ndarray | None) -> Ranking:
+        query_tokens = tokens(text, self.index.glossary)
+        scores = np.asarray(self.index.keyword.get_scores(query_tokens), dtype=np.float32) \
+            if query_tokens else np.zeros(len(self.index.chunks), dtype=np.float32)
+        if rows is not None:
+            mask = np.zeros_like(scores)
+            mask[rows] = 1.0
+            scores = scores * mask
+        k = min(CHUNK_CANDIDATES, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
+        top = top[scores[top] > 0]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self._best_per_article("keyword", top, scores[top])
+
+    def _best_per_article(self, name: str, rows: np.ndarray, scores: np.ndarray) -> Ranking:
+        best: dict[str, float] = {}
+        sections: dict[str, str] = {}
+        for row, score in zip(rows, scores, strict=True):
+            if row < 0:  # FAISS pads with -1 when fewer than k vectors pass the filter
+                continue
+            c = self.index.chunks[int(row)]
+            if c.article_id not in best:  # rows arrive best first
+                best[c.article_id] = float(score)
+                sections[c.article_id] = c.section
+        return Ranking(name, best, sections)
+
+    def _hit(self, article_id: str, lang: str, score: float, similarity: float,
+             rankings: list[Ranking], exact: bool, matched: str) -> Hit:
+        article = self.version(article_id, lang)
+        fix = article.section("fix")
+        return Hit(
+            id=article.id, title=article.title, problem=article.problem,
+            scenarios=article.scenarios, lang=article.lang, severity=article.severity,
+            score=score, fix=fix.markdown if fix else "", path=article.path,
+            similarity=similarity,
+            leg_scores={r.name: round(r.scores[article_id], 4) for r in rankings
+                        if article_id in r.scores},
+            exact=exact, matched=matched,
+        )
+
+    def _clarify(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+        """One hit per problem among answers about as similar as the best one."""
+        best = hits[0].similarity
+        choices: dict[str, Hit] = {}
+        for hit in hits[:3]:
+            if best - hit.similarity <= CLARIFY_MARGIN and hit.problem not in choices:
+                choices[hit.problem] = hit
+        return tuple(choices.values()) if len(choices) > 1 else ()

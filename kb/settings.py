@@ -1,0 +1,101 @@
+"""One frozen `Settings`: defaults, then `KB_*` environment variables, then CLI options."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from kb.errors import ConfigError
+
+# Chosen by measurement on eval/queries.jsonl (see BENCHMARKS.md): multilingual USE alone
+# answers Chinese and English queries and starts without torch.
+DEFAULT_ENCODERS: tuple[str, ...] = ("use",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how search behaves."""
+
+    articles_dir: Path = Path("articles")
+    """Folder of article Markdown files (KB_ARTICLES_DIR)."""
+    index_dir: Path = Path(".kb-index")
+    """Folder that holds the built index (KB_INDEX_DIR)."""
+    glossary: Path | None = None
+    """Glossary YAML; default `<articles_dir>/glossary.yaml` (KB_GLOSSARY)."""
+    encoders: tuple[str, ...] = DEFAULT_ENCODERS
+    """Encoder specs: `use`, `minilm`, or `st:<path or name>` (KB_ENCODERS, comma-separated)."""
+    threads: int = max(1, os.cpu_count() or 1)
+    """CPU threads for the encoders; more than the cores only oversubscribes (KB_THREADS)."""
+    confidence_threshold: float = 0.014
+    """Minimum fused score for a confident answer; calibrated in BENCHMARKS.md (KB_CONFIDENCE)."""
+    hnsw_threshold: int = 50_000
+    """Chunk count above which vectors use an HNSW index instead of exact search."""
+    max_age_days: int = 365
+    """`kb lint` warns when `last_reviewed` is older than this (KB_MAX_AGE_DAYS)."""
+    db_path: Path = Path(".kb-data/kb.sqlite3")
+    """SQLite file for the search log and feedback (KB_DB)."""
+    log_searches: bool = True
+    """Record searches and feedback in `db_path` (KB_LOG=0 turns it off)."""
+
+    @property
+    def glossary_path(self) -> Path:
+        """The glossary file actually used."""
+        return self.glossary or self.articles_dir / "glossary.yaml"
+
+
+_ENV = {
+    "articles_dir": "KB_ARTICLES_DIR", "index_dir": "KB_INDEX_DIR", "glossary": "KB_GLOSSARY",
+    "encoders": "KB_ENCODERS", "threads": "KB_THREADS", "confidence_threshold": "KB_CONFIDENCE",
+    "hnsw_threshold": "KB_HNSW_THRESHOLD", "max_age_days": "KB_MAX_AGE_DAYS", "db_path": "KB_DB",
+    "log_searches": "KB_LOG",
+}
+
+
+def _convert(name: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if "tuple" in str(kind):
+            values = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+            parts = tuple(v.strip() for v in values if v.strip())
+            if not parts:
+                raise ValueError("empty list")
+            return parts
+        if "Path" in str(kind):
+            return Path(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected 1/0, true/false, yes/no or on/off")
+        if kind == "int":
+            value = int(raw)
+            if value < 1:
+                raise ValueError("must be at least 1")
+            return value
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value {raw!r} for {_ENV[name]} / {name}: {exc}") from exc
+    return raw
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then `KB_*` variables from `environ`, then non-None `overrides`."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, variable in _ENV.items():
+        if variable in environ and environ[variable] != "":
+            values[name] = _convert(name, environ[variable])
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = _convert(name, raw)
+    return replace(Settings(), **values)

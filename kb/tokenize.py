@@ -1,0 +1,155 @@
+"""Keyword tokens for Chinese and Latin scripts, and the glossary that bridges vocabularies.
+
+Han runs are segmented with jieba (search mode, so 连麦回声 yields 连麦 and 回声); Latin runs are
+lower-cased, split into words and stemmed. Glossary terms found in a text add one shared concept
+token, so 啸叫, howling and feedback all match each other in the keyword index.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from kb.errors import ConfigError
+
+_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:['’][a-z]+)?")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+CONCEPT_PREFIX = "~"
+
+EN_STOPWORDS = frozenset("""
+a an the and or but if then so of to in on at by for with from as is are was were be been being
+it its this that these those i me my we our you your he she they them their his her there here
+do does did doing have has had having can could will would should may might must not no yes
+just very too also only about into over under again when where which who whom what why how
+all any some such than up down out off any each few more most other own same s t don now
+please pls hi hello thanks thank help issue problem users user app our get got getting keep
+keeps one two after before while during because via am im i'm it's
+""".split())
+ZH_STOPWORDS = frozenset("""
+的 了 是 我 你 他 她 它 们 我们 你们 他们 在 有 和 就 都 也 很 还 吗 呢 吧 啊 呀 哦 嗯 怎么
+怎么办 什么 这 那 这个 那个 一个 一下 一直 时候 的话 然后 但是 可以 没 会 要 能 说 让 被 把 给 跟
+用 到 去 上 下 里 中 请问 谢谢 老是 总是 为什么 问题 用户 一些 现在 今天
+""".split())
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Concepts and the terms, in any language, that name them."""
+
+    terms: tuple[tuple[str, str], ...] = ()
+    """(normalised term, concept) pairs, longest term first."""
+
+    @property
+    def concepts(self) -> frozenset[str]:
+        """Every concept name."""
+        return frozenset(concept for _, concept in self.terms)
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width → ASCII), lower case, control characters replaced by spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+
+
+def has_han(text: str) -> bool:
+    """True when the text contains Chinese characters."""
+    return bool(_HAN.search(text))
+
+
+def parse_glossary(text: str, source: str = "glossary") -> Glossary:
+    """Glossary YAML: a mapping of concept name → list of terms."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: invalid YAML in glossary: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the glossary must map concept names to lists of terms")
+    pairs: list[tuple[str, str]] = []
+    for concept, terms in data.items():
+        if not isinstance(terms, list) or not all(isinstance(t, (str, int)) for t in terms):
+            raise ConfigError(f"{source}: concept `{concept}` must have a list of terms")
+        for term in terms:
+            normalised = normalise(str(term)).strip()
+            if normalised:
+                pairs.append((normalised, str(concept)))
+    pairs.sort(key=lambda pair: -len(pair[0]))
+    return Glossary(tuple(pairs))
+
+
+def load_glossary(path: Path) -> Glossary:
+    """Read the glossary file; a missing file means an empty glossary."""
+    if not path.exists():
+        return Glossary()
+    return parse_glossary(path.read_text(encoding="utf-8"), str(path))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202 - PyStemmer has no type hints
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=4096)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=8)
+def _jieba(extra_words: tuple[str, ...]):  # noqa: ANN202
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    for word in extra_words:
+        jieba.add_word(word)
+    jieba.initialize()
+    return jieba
+
+
+def _glossary_han_words(glossary: Glossary) -> tuple[str, ...]:
+    return tuple(sorted(term for term, _ in glossary.terms if has_han(term)))
+
+
+def tokens(text: str, glossary: Glossary = Glossary()) -> list[str]:
+    """Keyword tokens of `text`, plus a concept token for each glossary term it contains."""
+    text = normalise(text)
+    out: list[str] = []
+    for run in _RUNS.findall(text):
+        if has_han(run):
+            segmenter = _jieba(_glossary_han_words(glossary))
+            out.extend(w for w in segmenter.lcut_for_search(run) if w not in ZH_STOPWORDS)
+        elif run not in EN_STOPWORDS:
+            out.append(_stem(run.replace("’", "'")))
+    out.extend(CONCEPT_PREFIX + concept for concept in concepts_in(text, glossary))
+    return out
+
+
+def concepts_in(text: str, glossary: Glossary) -> list[str]:
+    """Glossary concepts named in `text` (normalised), each once, in glossary order."""
+    if not glossary.terms:
+        return []
+    latin, han_terms, concept_of = _matcher(glossary)
+    named = {concept_of[term] for term in latin.findall(text)} if latin else set()
+    named.update(concept_of[term] for term in han_terms if term in text)
+    return [c for c in dict.fromkeys(concept for _, concept in glossary.terms) if c in named]
+
+
+@lru_cache(maxsize=8)
+def _matcher(glossary: Glossary) -> tuple[re.Pattern[str] | None, tuple[str, ...], dict[str, str]]:
+    concept_of = dict(reversed(glossary.terms))
+    han_terms = tuple(term for term, _ in glossary.terms if has_han(term))
+    latin_terms = [term for term, _ in glossary.terms if not has_han(term)]
+    # One alternation, longest first, matching whole words only: "lag" is not in "flag".
+    latin = re.compile(
+        r"(?<![a-z0-9])(" + "|".join(re.escape(t) for t in latin_terms) + r")(?![a-z0-9])"
+    ) if latin_terms else None
+    return latin, han_terms, concept_of
