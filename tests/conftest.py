@@ -1,0 +1,71 @@
+"""Shared fixtures: a deterministic fake encoder for unit tests and tiny indexes in tmp dirs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.articles import load_corpus
+from kb.encoders import register_encoder
+from kb.index import build_index
+from kb.search import Searcher
+from kb.settings import Settings
+from kb.tokenize import tokens
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent
+TODAY = dt.date(2026, 11, 21)
+
+
+class HashingEncoder:
+    """Bag of hashed keyword tokens: fast, deterministic, and counts what it embedded."""
+
+    name = "fake"
+    dim = 256
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in tokens(text) or ["\u2205"]:
+                out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+@pytest.fixture
+def fake_encoder() -> HashingEncoder:
+    encoder = HashingEncoder()
+    register_encoder("fake", lambda threads: encoder)
+    return encoder
+
+
+@pytest.fixture
+def tiny_articles(tmp_path: Path) -> Path:
+    """A writable copy of the known-answer corpus."""
+    root = tmp_path / "articles"
+    shutil.copytree(DATA / "articles", root)
+    return root
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path, tiny_articles: Path, fake_encoder: HashingEncoder) -> Settings:
+    return Settings(articles_dir=tiny_articles, index_dir=tmp_path / "index",
+                    encoders=("fake",), threads=1, confidence_threshold=0.4,
+                    db_path=tmp_path / "kb.sqlite3")
+
+
+@pytest.fixture
+def tiny_searcher(tiny_settings: Settings) -> Searcher:
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
+    return Searcher.load(tiny_settings)

@@ -1,0 +1,97 @@
+"""Building, saving and loading the index: round trip, incremental rebuild, refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from conftest import TODAY
+
+from kb.articles import load_corpus
+from kb.errors import BuildError, IndexMismatchError, IndexMissingError
+from kb.index import CURRENT, build_index, load_index, stale_files, read_manifest
+from kb.search import Searcher
+
+QUERIES = ["black screen camera", "我能听到自己的声音", "join keeps timing out"]
+
+
+def results(searcher: Searcher) -> list[list[tuple[str, float]]]:
+    return [[(h.id, round(h.score, 6)) for h in searcher.search(q).results] for q in QUERIES]
+
+
+def test_build_save_load_gives_the_same_results(tiny_settings, tiny_searcher):
+    before = results(tiny_searcher)
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
+    assert results(Searcher.load(tiny_settings)) == before
+
+
+def test_the_index_is_plain_files_with_a_manifest(tiny_settings, tiny_searcher):
+    folder = (tiny_settings.index_dir / CURRENT).resolve()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["encoders"] == [{"name": "fake", "dim": 256, "kind": "flat"}]
+    assert manifest["articles"] == 6
+    assert set(manifest["corpus"]) == {
+        "general/black-screen.en.md", "general/black-screen.zh.md", "general/join-fail.en.md",
+        "general/join-fail.zh.md", "voice-room/room-echo.en.md", "voice-room/room-echo.zh.md"}
+    assert not list(folder.glob("*.pkl"))
+
+
+def test_rebuild_after_one_change_embeds_only_changed_chunks(tiny_settings, tiny_searcher,
+                                                             fake_encoder):
+    path = tiny_settings.articles_dir / "general/join-fail.en.md"
+    path.write_text(path.read_text().replace("join keeps timing out", "join spins for ages"))
+    fake_encoder.calls.clear()
+    report = build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
+    assert fake_encoder.calls == ["join spins for ages"]
+    assert (report.embedded, report.reused) == (1, report.chunks - 1)
+
+
+def test_a_rebuild_publishes_atomically_and_keeps_the_previous_build(tiny_settings,
+                                                                     tiny_searcher):
+    first = (tiny_settings.index_dir / CURRENT).resolve()
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
+    second = (tiny_settings.index_dir / CURRENT).resolve()
+    assert first != second and first.exists()
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
+    assert not first.exists()
+    assert not list(tiny_settings.index_dir.glob(".staging-*"))
+
+
+def test_broken_articles_are_skipped_with_their_message(tiny_settings):
+    (tiny_settings.articles_dir / "general/broken.en.md").write_text("no front matter\n")
+    report = build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
+    assert report.articles == 6
+    assert [str(i) for i in report.skipped] == [
+        f"{tiny_settings.articles_dir}/general/broken.en.md:1: error: missing front matter: the "
+        "file must start with a `---` line, YAML fields, and a closing `---` line"]
+    with pytest.raises(BuildError, match="broken.en.md:1"):
+        build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), strict=True,
+                    today=TODAY)
+
+
+def test_missing_index_says_which_command_creates_it(tiny_settings):
+    with pytest.raises(IndexMissingError, match="run `kb build`"):
+        load_index(tiny_settings)
+
+
+def test_index_from_another_encoder_is_refused(tiny_settings, tiny_searcher):
+    other = dataclasses.replace(tiny_settings, encoders=("use",))
+    with pytest.raises(IndexMismatchError, match="built with encoders fake .* run `kb build`"):
+        load_index(other)
+
+
+def test_index_of_another_format_is_refused(tiny_settings, tiny_searcher):
+    manifest = (tiny_settings.index_dir / CURRENT / "manifest.json")
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "format_version": 0}))
+    with pytest.raises(IndexMismatchError, match="format 0.*run `kb build`"):
+        load_index(tiny_settings)
+
+
+def test_stale_files_lists_what_changed_since_the_build(tiny_settings, tiny_searcher):
+    manifest = read_manifest(tiny_settings.index_dir)
+    assert stale_files(manifest, tiny_settings) == []
+    (tiny_settings.articles_dir / "general/join-fail.zh.md").write_text("changed")
+    assert stale_files(manifest, tiny_settings) == ["general/join-fail.zh.md"]
