@@ -116,7 +116,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     if args.misses:
         for o in outcomes:
             if o.rank != 1:
-                print(f"miss [{o.query.lang}] want {o.query.problem}, got "
+                print(f"miss [{o.query.lang} {o.query.split}] want {o.query.problem}, got "
                       f"{'/'.join(o.top_problems)}: {o.query.q}", file=out)
     failed = [
         f"{name} {metric} {value:.3f} < {floor}"

@@ -16,15 +16,17 @@ import numpy as np
 
 from kb.articles import Article
 from kb.encoders import Encoder, load_encoder
-from kb.fusion import Ranking, fuse
+from kb.fusion import Ranking, fuse, pool_by_problem
 from kb.index import Index, load_index
 from kb.settings import Settings
 from kb.taxonomy import PLATFORMS, SCENARIOS
-from kb.tokenize import has_han, normalise, tokens
+from kb.tokenize import CONCEPT_PREFIX, has_han, normalise, tokens
 
 MAX_QUERY_CHARS = 500
 CHUNK_CANDIDATES = 200
 """Chunks each retriever hands to fusion, after filtering."""
+CONCEPT_QUERY_WEIGHT = 3
+"""How many times a glossary concept found in the query counts in the keyword leg."""
 CLARIFY_MARGIN = 0.04
 """Best-chunk similarity within which a different problem counts as an equally good answer."""
 
@@ -158,6 +160,7 @@ class Searcher:
         self._by_id: dict[str, dict[str, Article]] = {}
         for (article_id, lang), article in index.articles.items():
             self._by_id.setdefault(article_id, {})[lang] = article
+        self._problem_of = {a: next(iter(v.values())).problem for a, v in self._by_id.items()}
 
     @classmethod
     def load(cls, settings: Settings) -> Searcher:
@@ -222,7 +225,7 @@ class Searcher:
                     matched[article_id] = ranking.sections.get(article_id, "")
         rankings.append(self._keyword_ranking(query.text, rows))
 
-        fused = fuse(rankings)
+        fused = fuse(rankings + [pool_by_problem(r, self._problem_of) for r in rankings])
         exact = exact_matches(query.text, [self.version(a, display) for a in allowed_set])
         order = sorted((a for a in fused if a in allowed_set),
                        key=lambda a: (a not in exact, -fused[a]))
@@ -255,6 +258,10 @@ class Searcher:
 
     def _keyword_ranking(self, text: str, rows: np.ndarray | None) -> Ranking:
         query_tokens = tokens(text, self.index.glossary)
+        # Concept tokens name the problem in the glossary's words; weigh them above the
+        # incidental words of a ticket (device, region, app type).
+        query_tokens += [t for t in query_tokens if t.startswith(CONCEPT_PREFIX)] * (
+            CONCEPT_QUERY_WEIGHT - 1)
         scores = np.asarray(self.index.keyword.get_scores(query_tokens), dtype=np.float32) \
             if query_tokens else np.zeros(len(self.index.chunks), dtype=np.float32)
         if rows is not None:
