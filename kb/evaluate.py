@@ -46,6 +46,8 @@ class Scores:
     hit1: float
     hit3: float
     mrr10: float
+    confident: float
+    """Share of queries answered with a confident match."""
 
 
 def read_queries(path: Path) -> list[EvalQuery]:
@@ -86,12 +88,13 @@ def score(outcomes: Iterable[Outcome]) -> Scores:
     items = list(outcomes)
     n = len(items)
     if not n:
-        return Scores(0, 0.0, 0.0, 0.0)
+        return Scores(0, 0.0, 0.0, 0.0, 0.0)
     return Scores(
         n=n,
         hit1=sum(o.rank == 1 for o in items) / n,
         hit3=sum(o.rank is not None and o.rank <= 3 for o in items) / n,
         mrr10=sum(1 / o.rank for o in items if o.rank) / n,
+        confident=sum(o.confident for o in items) / n,
     )
 
 
@@ -104,7 +107,8 @@ def breakdown(outcomes: Sequence[Outcome]) -> dict[str, Scores]:
         if o.query.split != "all":
             groups[f"split={o.query.split}"].append(o)
             groups[f"split={o.query.split} lang={o.query.lang}"].append(o)
-    return {name: score(items) for name, items in groups.items()}
+    order = sorted(groups, key=lambda name: (name != "all", name.count("="), name))
+    return {name: score(groups[name]) for name in order}
 
 
 def run_eval(queries: Sequence[EvalQuery],

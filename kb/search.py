@@ -20,15 +20,16 @@ from kb.fusion import Ranking, fuse, pool_by_problem
 from kb.index import Index, load_index
 from kb.settings import Settings
 from kb.taxonomy import PLATFORMS, SCENARIOS
-from kb.tokenize import CONCEPT_PREFIX, has_han, normalise, tokens
+from kb.tokenize import CONCEPT_PREFIX, concepts_in, has_han, normalise, tokens
 
 MAX_QUERY_CHARS = 500
 CHUNK_CANDIDATES = 200
 """Chunks each retriever hands to fusion, after filtering."""
 CONCEPT_QUERY_WEIGHT = 3
 """How many times a glossary concept found in the query counts in the keyword leg."""
-CLARIFY_MARGIN = 0.04
-"""Best-chunk similarity within which a different problem counts as an equally good answer."""
+CLARIFY_GAP = 0.08
+"""Fused-score gap within which an answer on another problem is about as likely (BENCHMARKS.md)."""
+CLARIFY_CHOICES = 3
 
 NO_MATCH_GUIDANCE = {
     "en": ("No confident match. The closest articles are listed as maybe. If many users are "
@@ -217,6 +218,8 @@ class Searcher:
         similarity: dict[str, float] = {}
         matched: dict[str, str] = {}
         for name, encoder in self.encoders.items():
+            if encoder.languages is not None and query.lang not in encoder.languages:
+                continue
             ranking = self._vector_ranking(name, encoder, query.text, rows)
             rankings.append(ranking)
             for article_id, score in ranking.scores.items():
@@ -231,10 +234,16 @@ class Searcher:
                        key=lambda a: (a not in exact, -fused[a]))
         hits = tuple(self._hit(a, display, fused[a], similarity.get(a, 0.0), rankings,
                                a in exact, matched.get(a, "")) for a in order[:top_k])
-        confident = bool(hits) and (hits[0].exact or
-                                    hits[0].similarity >= self.settings.confidence_threshold)
+        confident = bool(hits) and self._confident(hits[0], query.text)
         return SearchResponse(query.text, confident, hits, display, query.notes,
                               self._clarify(hits) if confident and not hits[0].exact else ())
+
+    def _confident(self, top: Hit, text: str) -> bool:
+        """Exact code, strong similarity, or fair similarity backed by domain vocabulary."""
+        if top.exact or top.similarity >= self.settings.confidence_threshold:
+            return True
+        return (top.similarity >= self.settings.supported_threshold
+                and bool(concepts_in(normalise(text), self.index.glossary)))
 
     def _vector_ranking(self, name: str, encoder: Encoder, text: str,
                         rows: np.ndarray | None) -> Ranking:
@@ -301,10 +310,10 @@ class Searcher:
         )
 
     def _clarify(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
-        """One hit per problem among answers about as similar as the best one."""
-        best = hits[0].similarity
+        """The best hit of each problem scoring close to the top answer, when there are two+."""
         choices: dict[str, Hit] = {}
-        for hit in hits[:3]:
-            if best - hit.similarity <= CLARIFY_MARGIN and hit.problem not in choices:
+        for hit in hits:
+            if hits[0].score - hit.score <= CLARIFY_GAP and hit.problem not in choices:
                 choices[hit.problem] = hit
+        choices = dict(list(choices.items())[:CLARIFY_CHOICES])
         return tuple(choices.values()) if len(choices) > 1 else ()

@@ -29,8 +29,11 @@ class Settings:
     """Encoder specs: `use`, `minilm`, or `st:<path or name>` (KB_ENCODERS, comma-separated)."""
     threads: int = max(1, os.cpu_count() or 1)
     """CPU threads for the encoders; more than the cores only oversubscribes (KB_THREADS)."""
-    confidence_threshold: float = 0.014
-    """Minimum fused score for a confident answer; calibrated in BENCHMARKS.md (KB_CONFIDENCE)."""
+    confidence_threshold: float = 0.50
+    """Best-chunk similarity that makes an answer confident on its own (KB_CONFIDENCE)."""
+    supported_threshold: float = 0.38
+    """Lower similarity that is confident when the query also uses glossary vocabulary
+    (KB_SUPPORTED_CONFIDENCE). Both are calibrated for the `use` encoder in BENCHMARKS.md."""
     hnsw_threshold: int = 50_000
     """Chunk count above which vectors use an HNSW index instead of exact search."""
     max_age_days: int = 365
@@ -49,6 +52,7 @@ class Settings:
 _ENV = {
     "articles_dir": "KB_ARTICLES_DIR", "index_dir": "KB_INDEX_DIR", "glossary": "KB_GLOSSARY",
     "encoders": "KB_ENCODERS", "threads": "KB_THREADS", "confidence_threshold": "KB_CONFIDENCE",
+    "supported_threshold": "KB_SUPPORTED_CONFIDENCE",
     "hnsw_threshold": "KB_HNSW_THRESHOLD", "max_age_days": "KB_MAX_AGE_DAYS", "db_path": "KB_DB",
     "log_searches": "KB_LOG",
 }
