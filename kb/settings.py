@@ -42,6 +42,9 @@ class Settings:
     """SQLite file for the search log and feedback (KB_DB)."""
     log_searches: bool = True
     """Record searches and feedback in `db_path` (KB_LOG=0 turns it off)."""
+    public_url: str = ""
+    """The app's address for links in tickets; default: the address the browser used
+    (KB_PUBLIC_URL)."""
 
     @property
     def glossary_path(self) -> Path:
@@ -54,7 +57,7 @@ _ENV = {
     "encoders": "KB_ENCODERS", "threads": "KB_THREADS", "confidence_threshold": "KB_CONFIDENCE",
     "supported_threshold": "KB_SUPPORTED_CONFIDENCE",
     "hnsw_threshold": "KB_HNSW_THRESHOLD", "max_age_days": "KB_MAX_AGE_DAYS", "db_path": "KB_DB",
-    "log_searches": "KB_LOG",
+    "log_searches": "KB_LOG", "public_url": "KB_PUBLIC_URL",
 }
 
 

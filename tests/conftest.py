@@ -70,3 +70,13 @@ def tiny_settings(tmp_path: Path, tiny_articles: Path, fake_encoder: HashingEnco
 def tiny_searcher(tiny_settings: Settings) -> Searcher:
     build_index(tiny_settings, load_corpus(tiny_settings.articles_dir), today=TODAY)
     return Searcher.load(tiny_settings)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory) -> Settings:
+    """A real index over the bundled articles, built once per test run with the default
+    encoder (the bundled multilingual USE)."""
+    settings = Settings(articles_dir=REPO / "articles",
+                        index_dir=tmp_path_factory.mktemp("real-index"), threads=2)
+    build_index(settings, load_corpus(settings.articles_dir))
+    return settings

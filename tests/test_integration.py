@@ -19,14 +19,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def real_settings(tmp_path_factory) -> Settings:
-    settings = Settings(articles_dir=REPO / "articles",
-                        index_dir=tmp_path_factory.mktemp("index"), threads=2)
-    build_index(settings, load_corpus(settings.articles_dir))
-    return settings
-
-
-@pytest.fixture(scope="module")
 def searcher(real_settings) -> Searcher:
     return Searcher.load(real_settings)
 
