@@ -68,7 +68,7 @@ def show_hit_article(searcher: Searcher, hit: Hit) -> None:
         if section:
             st.markdown(f"**{headings[key]}**")
             st.markdown(section.markdown)
-    with st.expander(LABELS[article.lang]["source"] + ": " + " / ".join(
+    with st.expander(LABELS[article.lang]["full"] + ": " + " / ".join(
             headings[k] for k in ("symptoms", "causes", "escalate"))):
         for key in ("symptoms", "causes", "escalate"):
             section = article.section(key)
@@ -146,9 +146,10 @@ def search_page(settings: Settings) -> None:
 
     st.text_input("Describe the symptom in your own words / 用自己的话描述现象", key="q",
                   max_chars=2000, placeholder=EXAMPLES["en"][0])
-    examples = st.columns(len(EXAMPLES["en"]) + len(EXAMPLES["zh"]))
-    for column, example in zip(examples, EXAMPLES["en"] + EXAMPLES["zh"], strict=True):
-        column.button(example, on_click=set_query, args=(example,), use_container_width=True)
+    st.caption("Examples / 示例")
+    for examples in (EXAMPLES["en"], EXAMPLES["zh"]):
+        for column, example in zip(st.columns(len(examples)), examples, strict=True):
+            column.button(example, on_click=set_query, args=(example,), use_container_width=True)
     scenario_col, platform_col, lang_col = st.columns(3)
     scenario = scenario_col.selectbox(
         "Scenario / 场景", list(SCENARIOS), index=None, key="scenario",
@@ -202,7 +203,7 @@ def search_page(settings: Settings) -> None:
     base = settings.public_url or (st.context.url or "").split("?")[0]
     link = base + share_query(query, scenario, platform, response.lang)
     st.markdown("**Copy for ticket / 复制到工单**")
-    st.code(ticket_text(top, link), language=None)
+    st.code(ticket_text(top, link), language=None, wrap_lines=True)
     feedback_form(log, search_id, top.id)
     show_candidates(tuple(h for h in response.results if h.id != top.id), words["others"])
 

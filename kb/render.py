@@ -15,11 +15,11 @@ LABELS = {
            "platforms": "Platforms", "owner": "Owner", "reviewed": "Last reviewed",
            "codes": "Error codes", "fix": "Fix", "source": "Source", "maybe": "Maybe",
            "no_match": "No confident match", "others": "Other candidates",
-           "clarify": "Which is closest?"},
+           "clarify": "Which is closest?", "full": "Full article"},
     "zh": {"problem": "问题", "scenarios": "场景", "severity": "级别", "platforms": "平台",
            "owner": "负责人", "reviewed": "最近审阅", "codes": "错误码", "fix": "解决方法",
            "source": "来源", "maybe": "可能相关", "no_match": "没有足够可信的匹配",
-           "others": "其他候选", "clarify": "哪一个最接近？"},
+           "others": "其他候选", "clarify": "哪一个最接近？", "full": "完整文章"},
 }
 
 
