@@ -27,7 +27,9 @@ LANG_CHOICES = {"auto": "Auto (query language)", "en": "English", "zh": "中文"
 
 @st.cache_resource(show_spinner="Loading the index and models…")
 def load_searcher(settings: Settings) -> Searcher:
-    return Searcher.load(settings)
+    searcher = Searcher.load(settings)
+    searcher.warm_up()
+    return searcher
 
 
 @st.cache_resource

@@ -55,7 +55,8 @@ def _synthetic_articles(articles: list, chunks_wanted: int, seed: int = 7) -> li
         out.append(dataclasses.replace(
             base, id=f"{base.id}-syn{n}", path=f"synthetic/{base.id}-syn{n}.{base.lang}.md",
             title=vary(base.title), symptoms=tuple(vary(s) for s in base.symptoms),
-            sections=tuple(dataclasses.replace(s, text=vary(s.text)) for s in base.sections)))
+            sections=tuple(dataclasses.replace(s, text=vary(s.text)) for s in base.sections),
+            links=()))
     return out
 
 
@@ -103,7 +104,7 @@ def worker(size: int, settings: Settings, queries_path: Path) -> dict:
         if not size:
             changed = sorted(articles_dir.rglob("*.en.md"))[0]
             changed.write_text(changed.read_text("utf-8").replace(
-                "symptoms:\n  - ", "symptoms:\n  - edited for the benchmark: ", 1), "utf-8")
+                "\ntitle: ", "\ntitle: (edited for the benchmark) ", 1), "utf-8")
             rebuild = build_index(run, load_corpus(articles_dir))
             figures.update(rebuild_one_s=rebuild.seconds, rebuild_embedded=rebuild.embedded)
 

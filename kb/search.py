@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,18 +138,28 @@ def clean_query(raw: str) -> CleanQuery:
     return CleanQuery(text, tuple(notes), "zh" if has_han(text) else "en")
 
 
-def exact_matches(query: str, articles: list[Article]) -> set[str]:
-    """Ids of articles whose error codes or log signatures appear in the query."""
-    folded = normalise(query)
-    found = set()
-    for article in articles:
-        for code in article.error_codes:
-            needle = normalise(code).strip()
-            # Whole-token match, so code `401` does not fire inside `14015`.
-            pattern = rf"(?<![\w.]){re.escape(needle)}(?![\w])"
-            if len(needle) >= 3 and re.search(pattern, folded):
-                found.add(article.id)
-    return found
+class CodeMatcher:
+    """Finds the articles whose error codes or log signatures appear in a query."""
+
+    def __init__(self, articles: Iterable[Article]) -> None:
+        self._ids: dict[str, set[str]] = {}
+        for article in articles:
+            for code in article.error_codes:
+                needle = normalise(code).strip()
+                if len(needle) >= 3:
+                    self._ids.setdefault(needle, set()).add(article.id)
+        codes = sorted(self._ids, key=len, reverse=True)
+        # Whole-token match, so code `401` does not fire inside `14015`.
+        self._pattern = re.compile(
+            r"(?<![\w.])(" + "|".join(map(re.escape, codes)) + r")(?!\w)") if codes else None
+
+    def __call__(self, query: str) -> set[str]:
+        if self._pattern is None:
+            return set()
+        found: set[str] = set()
+        for match in self._pattern.finditer(normalise(query)):
+            found |= self._ids[match.group(1)]
+        return found
 
 
 class Searcher:
@@ -162,6 +173,7 @@ class Searcher:
         for (article_id, lang), article in index.articles.items():
             self._by_id.setdefault(article_id, {})[lang] = article
         self._problem_of = {a: next(iter(v.values())).problem for a, v in self._by_id.items()}
+        self._codes = CodeMatcher(index.articles.values())
 
     @classmethod
     def load(cls, settings: Settings) -> Searcher:
@@ -170,6 +182,12 @@ class Searcher:
         encoders = {info.name: load_encoder(info.name, settings.threads)
                     for info in index.manifest.encoders}
         return cls(index, encoders, settings)
+
+    def warm_up(self) -> None:
+        """Run one English and one Chinese search so the first real one is not slowed by
+        lazy initialisation (jieba's dictionary, BLAS buffers)."""
+        self.search("echo")
+        self.search("回声")
 
     def version(self, article_id: str, lang: str) -> Article:
         """The article in `lang`, or its other language when that is all there is."""
@@ -229,10 +247,10 @@ class Searcher:
         rankings.append(self._keyword_ranking(query.text, rows))
 
         fused = fuse(rankings + [pool_by_problem(r, self._problem_of) for r in rankings])
-        exact = exact_matches(query.text, [self.version(a, display) for a in allowed_set])
-        order = sorted((a for a in fused if a in allowed_set),
-                       key=lambda a: (a not in exact, -fused[a]))
-        hits = tuple(self._hit(a, display, fused[a], similarity.get(a, 0.0), rankings,
+        exact = self._codes(query.text) & allowed_set
+        order = sorted(exact | (fused.keys() & allowed_set),
+                       key=lambda a: (a not in exact, -fused.get(a, 0.0), a))
+        hits = tuple(self._hit(a, display, fused.get(a, 0.0), similarity.get(a, 0.0), rankings,
                                a in exact, matched.get(a, "")) for a in order[:top_k])
         confident = bool(hits) and self._confident(hits[0], query.text)
         return SearchResponse(query.text, confident, hits, display, query.notes,

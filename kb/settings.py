@@ -34,7 +34,7 @@ class Settings:
     supported_threshold: float = 0.38
     """Lower similarity that is confident when the query also uses glossary vocabulary
     (KB_SUPPORTED_CONFIDENCE). Both are calibrated for the `use` encoder in BENCHMARKS.md."""
-    hnsw_threshold: int = 50_000
+    hnsw_threshold: int = 20_000
     """Chunk count above which vectors use an HNSW index instead of exact search."""
     max_age_days: int = 365
     """`kb lint` warns when `last_reviewed` is older than this (KB_MAX_AGE_DAYS)."""
