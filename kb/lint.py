@@ -17,6 +17,7 @@ import numpy as np
 
 from kb.articles import MIN_SYMPTOMS, SECTION_HEADINGS, SECTION_KEYS, Article, Corpus
 from kb.issues import Issue
+from kb.scaffold import is_placeholder
 
 DEFAULT_MAX_AGE_DAYS = 365
 NEAR_DUPLICATE_THRESHOLD = 0.92
@@ -32,6 +33,11 @@ def lint_article(article: Article, today: dt.date, max_age_days: int = DEFAULT_M
     def add(line: int, severity: str, message: str) -> None:
         issues.append(Issue(path, line, severity, message))  # type: ignore[arg-type]
 
+    if is_placeholder(article.title):
+        add(article.line_of("title"), "error", "replace the placeholder title `kb new` wrote")
+    if any(is_placeholder("", symptom) for symptom in article.symptoms):
+        add(article.line_of("symptoms"), "error",
+            "replace the placeholder symptoms `kb new` wrote with real phrasings")
     present = [s.key for s in article.sections]
     body_line = article.sections[0].line if article.sections else 1
     headings = SECTION_HEADINGS.get(article.lang, SECTION_HEADINGS["en"])

@@ -9,10 +9,17 @@ from kb.articles import ID_PATTERN, SECTION_HEADINGS, SECTION_KEYS
 from kb.errors import ConfigError
 from kb.taxonomy import PROBLEMS, SCENARIOS
 
+PLACEHOLDER_TITLE_PREFIXES = ("TODO", "待填写")
 _PLACEHOLDER_SYMPTOMS = {
     "en": ["(how a customer would say it)", "(how an end user would say it)"],
     "zh": ["（客户会怎么说）", "（终端用户会怎么说）"],
 }
+
+
+def is_placeholder(article_title: str, symptom: str = "") -> bool:
+    """True for text `kb new` wrote that the writer has not replaced yet."""
+    return article_title.startswith(PLACEHOLDER_TITLE_PREFIXES) or any(
+        symptom in phrases for phrases in _PLACEHOLDER_SYMPTOMS.values())
 
 
 def article_text(article_id: str, lang: str, problem: str, scenario: str, title: str,
@@ -54,8 +61,9 @@ def new_article(root: Path, article_id: str, scenario: str, problem: str, owner:
     if existing:
         raise ConfigError(f"{existing[0]} already exists; pick another id or edit that file")
     folder.mkdir(parents=True, exist_ok=True)
-    titles = {"en": title_en or f"TODO: {problem} in {scenario}",
-              "zh": title_zh or f"待填写：{SCENARIOS[scenario]['zh']}{PROBLEMS[problem]['zh']}"}
+    en_prefix, zh_prefix = PLACEHOLDER_TITLE_PREFIXES
+    titles = {"en": title_en or f"{en_prefix}: {problem} in {scenario}",
+              "zh": title_zh or f"{zh_prefix}：{SCENARIOS[scenario]['zh']}{PROBLEMS[problem]['zh']}"}
     for path, lang in zip(paths, ("en", "zh"), strict=True):
         path.write_text(article_text(article_id, lang, problem, scenario, titles[lang], owner,
                                      today), encoding="utf-8")
