@@ -37,8 +37,11 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     corpus = load_corpus(root)
     max_age = args.max_age_days or settings.max_age_days
     issues = lint_all(corpus, dt.date.today(), max_age)
-    if args.similarity:
+    if args.similarity if args.similarity is not None else args.strict:
         issues = sorted(set(issues) | set(_near_duplicates(corpus.articles, settings)))
+    else:
+        print("note: near-duplicate check skipped (it loads the encoder); add --similarity",
+              file=sys.stderr)
     for issue in issues:
         print(issue, file=out)
     errors = sum(i.severity == "error" for i in issues)
@@ -205,10 +208,12 @@ def parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", parents=[common], help="check articles")
     lint.add_argument("dir", nargs="?", help="folder or file to check (default: articles)")
-    lint.add_argument("--strict", action="store_true", help="warnings fail too")
+    lint.add_argument("--strict", action="store_true",
+                      help="warnings fail too, and the near-duplicate check runs")
     lint.add_argument("--max-age-days", type=int, help="warn when last_reviewed is older")
-    lint.add_argument("--no-similarity", dest="similarity", action="store_false",
-                      help="skip the near-duplicate check (it loads an encoder)")
+    lint.add_argument("--similarity", action=argparse.BooleanOptionalAction, default=None,
+                      help="run the near-duplicate check, which loads the encoder "
+                      "(default: only with --strict)")
     lint.set_defaults(func=cmd_lint)
 
     build = commands.add_parser("build", parents=[common], help="build the search index")

@@ -12,12 +12,14 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from kb.articles import MIN_SYMPTOMS, SECTION_HEADINGS, SECTION_KEYS, Article, Corpus
 from kb.issues import Issue
 from kb.scaffold import is_placeholder
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_MAX_AGE_DAYS = 365
 NEAR_DUPLICATE_THRESHOLD = 0.92
@@ -153,6 +155,8 @@ def near_duplicates(articles: Sequence[Article], vectors: np.ndarray,
     `vectors[i]` is the normalised embedding of `articles[i]`, so the inner product is the
     cosine similarity.
     """
+    import numpy as np
+
     issues = []
     similarity = vectors @ vectors.T
     for i, j in zip(*np.triu_indices(len(articles), k=1), strict=True):
