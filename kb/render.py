@@ -78,7 +78,7 @@ def show_response(response: SearchResponse) -> str:
                       for h in response.clarify]
         heading = words["others"]
     else:
-        lines += [f"{words['no_match']}.", response.guidance]
+        lines.append(response.guidance)
         rest, heading = list(response.results), words["maybe"]
     if rest:
         lines += ["", f"{heading}:"]
