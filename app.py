@@ -163,6 +163,8 @@ def search_page(settings: Settings) -> None:
     lang_choice = lang_col.radio("Answer language / 回答语言", list(LANG_CHOICES), key="lang",
                                  horizontal=True, format_func=LANG_CHOICES.get)
 
+    # Load before the first query arrives, so the first answer does not wait for the model.
+    searcher = load_searcher(settings)
     query = st.session_state.q
     st.query_params.from_dict({k: v for k, v in {
         "q": query, "scenario": scenario, "platform": platform,
@@ -171,7 +173,6 @@ def search_page(settings: Settings) -> None:
         st.info("Type a symptom or click an example above. / 输入现象或点击上面的示例。")
         return
 
-    searcher = load_searcher(settings)
     response = searcher.search(query, top_k=5, scenario=scenario, platform=platform,
                                lang=None if lang_choice == "auto" else lang_choice)
     for note in response.notes:
