@@ -28,6 +28,7 @@ test: install
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 
 lint: install
+	$(BIN)/ruff check kb app.py tests benchmarks
 	$(BIN)/kb lint --strict articles/
 
 coverage: install

@@ -193,10 +193,12 @@ def search_page(settings: Settings) -> None:
     top = response.results[0]
     if response.clarify:
         choices = {hit.id: hit for hit in response.clarify}
+        def choice_label(article_id: str) -> str:
+            hit = choices[article_id]
+            return f"{label(PROBLEMS, hit.problem, response.lang)} — {hit.title}"
+
         picked = st.radio(words["clarify"], list(choices), index=None,
-                          key=f"clarify-{response.query}",
-                          format_func=lambda i: f"{label(PROBLEMS, choices[i].problem, response.lang)}"
-                          f" — {choices[i].title}")
+                          key=f"clarify-{response.query}", format_func=choice_label)
         if picked is None:
             st.caption("Showing the best guess until you pick one. / 选择之前先显示最可能的答案。")
         else:

@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kb.errors import ArticleError
 from kb.issues import Issue
 from kb.taxonomy import LANGS, PLATFORMS, PROBLEMS, SCENARIOS, SEVERITIES
 
@@ -191,7 +192,8 @@ class _Fields:
             if isinstance(item, (int, float)) and not isinstance(item, bool):
                 item = str(item)
             if not isinstance(item, str) or not item.strip():
-                self.error(name, f"every entry of `{name}` must be a non-empty string, got {item!r}")
+                self.error(name, f"every entry of `{name}` must be a non-empty string, "
+                           f"got {item!r}")
                 continue
             if allowed is not None and item not in allowed:
                 self.error(name, f"unknown {what} `{item}` in `{name}`; expected any of: "
@@ -381,8 +383,6 @@ class Corpus:
 def load_corpus(root: Path) -> Corpus:
     """Read every article file under `root`, never stopping at a broken one."""
     if not root.exists():
-        from kb.errors import ArticleError
-
         raise ArticleError(f"{root}: no such folder; pass the articles folder, e.g. `articles/`")
     articles: list[Article] = []
     issues: list[Issue] = []

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.articles import Article, Corpus, article_from_dict, article_to_dict, article_files
+from kb.articles import Article, Corpus, article_files, article_from_dict, article_to_dict
 from kb.chunking import Chunk, chunk
 from kb.encoders import Encoder, load_encoder
 from kb.errors import BuildError, IndexMismatchError, IndexMissingError
@@ -95,11 +95,13 @@ class Index:
     chunk_article: np.ndarray = field(init=False)
     """Row → position of the chunk's article id in `article_ids`."""
     article_ids: list[str] = field(init=False)
+    article_position: dict[str, int] = field(init=False)
+    """Article id → its position in `article_ids`."""
 
     def __post_init__(self) -> None:
         self.article_ids = sorted({c.article_id for c in self.chunks})
-        position = {article_id: i for i, article_id in enumerate(self.article_ids)}
-        self.chunk_article = np.array([position[c.article_id] for c in self.chunks],
+        self.article_position = {a: i for i, a in enumerate(self.article_ids)}
+        self.chunk_article = np.array([self.article_position[c.article_id] for c in self.chunks],
                                       dtype=np.int64)
 
 

@@ -62,8 +62,9 @@ def new_article(root: Path, article_id: str, scenario: str, problem: str, owner:
         raise ConfigError(f"{existing[0]} already exists; pick another id or edit that file")
     folder.mkdir(parents=True, exist_ok=True)
     en_prefix, zh_prefix = PLACEHOLDER_TITLE_PREFIXES
+    scenario_zh, problem_zh = SCENARIOS[scenario]["zh"], PROBLEMS[problem]["zh"]
     titles = {"en": title_en or f"{en_prefix}: {problem} in {scenario}",
-              "zh": title_zh or f"{zh_prefix}：{SCENARIOS[scenario]['zh']}{PROBLEMS[problem]['zh']}"}
+              "zh": title_zh or f"{zh_prefix}：{scenario_zh}{problem_zh}"}
     for path, lang in zip(paths, ("en", "zh"), strict=True):
         path.write_text(article_text(article_id, lang, problem, scenario, titles[lang], owner,
                                      today), encoding="utf-8")

@@ -17,6 +17,7 @@ import numpy as np
 
 from kb.articles import Article
 from kb.encoders import Encoder, load_encoder
+from kb.errors import ConfigError
 from kb.fusion import Ranking, fuse, pool_by_problem
 from kb.index import Index, load_index
 from kb.settings import Settings
@@ -37,8 +38,9 @@ NO_MATCH_GUIDANCE = {
            "affected, treat it as P0 (15-minute response) and escalate now; otherwise collect "
            "the time window (UTC), region, channel/room id, user ids, SDK version and platform, "
            "network type, logs and a short recording, then file a ticket."),
-    "zh": ("没有足够可信的匹配。下面列出的是可能相关的文章。如果大量用户受影响，按 P0（15 分钟响应）"
-           "立即升级；否则请先收集 UTC 时间段、区域、频道/房间 ID、用户 ID、SDK 版本和平台、网络类型、"
+    "zh": ("没有足够可信的匹配。下面列出的是可能相关的文章。"
+           "如果大量用户受影响，按 P0（15 分钟响应）立即升级；"
+           "否则请先收集 UTC 时间段、区域、频道/房间 ID、用户 ID、SDK 版本和平台、网络类型、"
            "日志和一段简短录音或录屏，再提交工单。"),
 }
 EMPTY_QUERY = {
@@ -210,8 +212,6 @@ class Searcher:
     def search(self, raw_query: str, *, top_k: int = 5, scenario: str | None = None,
                platform: str | None = None, lang: str | None = None) -> SearchResponse:
         """Rank articles for a query; `lang` picks the display language (default: the query's)."""
-        from kb.errors import ConfigError
-
         if scenario and scenario not in SCENARIOS:
             raise ConfigError(f"unknown scenario `{scenario}`; expected one of: "
                               + ", ".join(SCENARIOS))
@@ -230,7 +230,7 @@ class Searcher:
         allowed = self.allowed_ids(scenario, platform)
         allowed_set = set(allowed)
         rows = np.flatnonzero(np.isin(self.index.chunk_article,
-                                      [self.index.article_ids.index(a) for a in allowed])) \
+                                      [self.index.article_position[a] for a in allowed])) \
             if (scenario or platform) else None
         rankings: list[Ranking] = []
         similarity: dict[str, float] = {}

@@ -62,7 +62,8 @@ def tiny_articles(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_settings(tmp_path: Path, tiny_articles: Path, fake_encoder: HashingEncoder) -> Settings:
     return Settings(articles_dir=tiny_articles, index_dir=tmp_path / "index",
-                    encoders=("fake",), threads=1, confidence_threshold=0.6, supported_threshold=0.4,
+                    encoders=("fake",), threads=1, confidence_threshold=0.6,
+                    supported_threshold=0.4,
                     db_path=tmp_path / "kb.sqlite3")
 
 

@@ -38,7 +38,8 @@ def test_recognises_chinese_headings():
     article, issues = read_article(DATA / "articles/voice-room/room-echo.zh.md")
     assert issues == []
     assert article.section("fix").heading == "解决方法"
-    assert article.section("symptoms").text == "上麦的人过一会儿听到自己的声音，有时出现越来越响的啸叫。"
+    symptoms = article.section("symptoms").text
+    assert symptoms == "上麦的人过一会儿听到自己的声音，有时出现越来越响的啸叫。"
 
 
 def test_collects_links_with_their_lines():

@@ -10,7 +10,7 @@ from conftest import TODAY
 
 from kb.articles import load_corpus
 from kb.errors import BuildError, IndexMismatchError, IndexMissingError
-from kb.index import CURRENT, build_index, load_index, stale_files, read_manifest
+from kb.index import CURRENT, build_index, load_index, read_manifest, stale_files
 from kb.search import Searcher
 
 QUERIES = ["black screen camera", "我能听到自己的声音", "join keeps timing out"]

@@ -12,7 +12,7 @@ from conftest import DATA, REPO
 
 from kb.articles import load_corpus, read_article
 from kb.cli import main
-from kb.lint import lint_article, lint_all, near_duplicates
+from kb.lint import lint_all, lint_article, near_duplicates
 
 
 def run_lint(*args: str) -> tuple[int, str]:
