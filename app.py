@@ -98,8 +98,12 @@ def escalation_helper(lang: str) -> None:
         advice = escalation(situation, lang)
         st.error(f"{advice.severity}: {advice.meaning} — first response: "
                  f"{advice.response_target}")
-        st.markdown("Collect before filing:" if lang == "en" else "提交前请收集：")
+        heading = "Collect before filing:" if lang == "en" else "提交前请收集："
+        st.markdown(heading)
         st.markdown("\n".join(f"- {item}" for item in advice.checklist))
+        st.code("\n".join([f"{advice.severity} ({advice.response_target}): {advice.meaning}",
+                           heading, *(f"- [ ] {item}" for item in advice.checklist)]),
+                language=None, wrap_lines=True)
 
 
 def feedback_form(log: SearchLog | None, search_id: int | None, article_id: str | None) -> None:
@@ -184,7 +188,7 @@ def search_page(settings: Settings) -> None:
     words = LABELS[response.lang]
 
     if not response.confident:
-        st.warning(f"**{words['no_match']}.** {response.guidance}")
+        st.warning(response.guidance)
         show_candidates(response.results, words["maybe"])
         escalation_helper(response.lang)
         feedback_form(log, search_id, None)
@@ -230,7 +234,8 @@ def writers_page(settings: Settings) -> None:
             return "background-color: #f8d7da"
         return "background-color: #d1e7dd" if mark == "en+zh" else ""
 
-    st.dataframe(table.style.map(colour), use_container_width=True)
+    st.dataframe(table.style.map(colour), use_container_width=True,
+                 height=38 * (len(PROBLEMS) + 1))
     gaps = [c for c in cells if c.gap]
     st.caption("en+zh = both languages · - = none · ! = required pair missing a language · "
                f"{len(gaps)} required pair(s) incomplete")

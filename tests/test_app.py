@@ -92,6 +92,7 @@ def test_no_match_offers_maybe_articles_and_the_escalation_helper(app_env):
     at.radio(key="situation").set_value("many").run()
     assert "P0" in at.error[0].value and "15 minutes" in at.error[0].value
     assert "UTC" in at.markdown[-1].value
+    assert at.code[0].value.startswith("P0 (15 minutes, 24x7)") and "- [ ] " in at.code[0].value
     [(query, confident)] = rows(app_env, "SELECT query, confident FROM searches")
     assert (query, confident) == ("how do I change the billing email on our account", 0)
 
