@@ -30,13 +30,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     from kb.articles import load_corpus
     from kb.issues import has_errors
-    from kb.lint import lint_all
+    from kb.lint import lint_all, lint_glossary
 
     settings = _settings(args)
     root = Path(args.dir) if args.dir else settings.articles_dir
     corpus = load_corpus(root)
     max_age = args.max_age_days or settings.max_age_days
-    issues = lint_all(corpus, dt.date.today(), max_age)
+    issues = lint_all(corpus, dt.date.today(), max_age) + lint_glossary(root / "glossary.yaml")
     if args.similarity if args.similarity is not None else args.strict:
         issues = sorted(set(issues) | set(_near_duplicates(corpus.articles, settings)))
     else:

@@ -21,5 +21,13 @@ class ConfigError(KbError):
     """A setting or option has an invalid value."""
 
 
+class GlossaryError(ConfigError):
+    """The glossary file is malformed."""
+
+    def __init__(self, source: str, line: int, problem: str) -> None:
+        super().__init__(f"{source}:{line}: {problem}")
+        self.source, self.line, self.problem = source, line, problem
+
+
 class BuildError(KbError):
     """`kb build --strict` found errors in the articles."""

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.articles import MIN_SYMPTOMS, SECTION_HEADINGS, SECTION_KEYS, Article, Corpus
+from kb.errors import GlossaryError
 from kb.issues import Issue
 from kb.scaffold import is_placeholder
+from kb.tokenize import load_glossary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,6 +129,17 @@ def lint_corpus(articles: Sequence[Article]) -> list[Issue]:
                                         f"({getattr(zh, name)} vs {getattr(en, name)})"))
     issues.extend(_symptom_collisions(articles))
     return issues
+
+
+def lint_glossary(path: Path) -> list[Issue]:
+    """The glossary's own problems (a missing file is fine: the glossary is optional)."""
+    if not path.is_file():
+        return []
+    try:
+        load_glossary(path)
+    except GlossaryError as exc:
+        return [Issue(exc.source, exc.line, "error", exc.problem)]
+    return []
 
 
 def normalise_phrase(text: str) -> str:

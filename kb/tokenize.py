@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from kb.errors import ConfigError
+from kb.errors import GlossaryError
 
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:['’][a-z]+)?")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -64,17 +64,21 @@ def has_han(text: str) -> bool:
 def parse_glossary(text: str, source: str = "glossary") -> Glossary:
     """Glossary YAML: a mapping of concept name → list of terms."""
     try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: invalid YAML in glossary: {exc}") from exc
+        raise GlossaryError(source, mark.line + 1 if mark else 1,
+                            f"invalid YAML in glossary: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the glossary must map concept names to lists of terms")
+        raise GlossaryError(source, 1, "the glossary must map concept names to lists of terms")
+    lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value} \
+        if isinstance(node, yaml.MappingNode) else {}
     pairs: list[tuple[str, str]] = []
     for concept, terms in data.items():
         if not isinstance(terms, list) or not all(isinstance(t, (str, int)) for t in terms):
-            raise ConfigError(f"{source}: concept `{concept}` must have a list of terms")
+            raise GlossaryError(source, lines.get(str(concept), 1),
+                                f"concept `{concept}` must have a list of terms")
         for term in terms:
             normalised = normalise(str(term)).strip()
             if normalised:

@@ -93,3 +93,15 @@ def test_near_duplicates_compare_articles_of_one_language():
 def test_bundled_articles_are_lint_clean():
     code, output = run_lint(str(REPO / "articles"), "--strict")
     assert code == 0, output
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("echo: [echo, 回声]\nstutter: lag\n",
+     "glossary.yaml:2: error: concept `stutter` must have a list of terms"),
+    ("echo: [echo, 回声\nstutter: [lag]\n", "glossary.yaml:2: error: invalid YAML in glossary"),
+])
+def test_glossary_problems_are_reported_with_their_line(tmp_path, text, expected):
+    (tmp_path / "glossary.yaml").write_text(text, encoding="utf-8")
+    code, output = run_lint(str(tmp_path), "--no-similarity")
+    assert code == 1
+    assert f"{tmp_path}/{expected}" in output
