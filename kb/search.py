@@ -19,7 +19,7 @@ from kb.articles import Article
 from kb.encoders import Encoder, load_encoder
 from kb.errors import ConfigError
 from kb.fusion import Ranking, fuse, pool_by_problem
-from kb.index import Index, load_index
+from kb.index import HNSW_EF_SEARCH, Index, load_index
 from kb.settings import Settings
 from kb.taxonomy import PLATFORMS, SCENARIOS
 from kb.tokenize import CONCEPT_PREFIX, concepts_in, has_han, normalise, tokens
@@ -277,7 +277,8 @@ class Searcher:
         if rows is not None:
             # Filter inside the search, before candidates are cut to k.
             selector = faiss.IDSelectorBatch(rows.astype(np.int64))
-            params = (faiss.SearchParametersHNSW(sel=selector)
+            # Search parameters replace the index's own efSearch, so pass it again.
+            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
                       if isinstance(vector_index, faiss.IndexHNSW)
                       else faiss.SearchParameters(sel=selector))
         scores, found = vector_index.search(query_vector, k, params=params)

@@ -114,3 +114,19 @@ def test_control_characters_are_removed_and_noted():
 def test_bad_options_raise_config_errors(tiny_searcher, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         tiny_searcher.search("echo", **kwargs)
+
+
+def test_hnsw_index_gives_the_same_answers_with_filters(tiny_settings):
+    import dataclasses
+
+    from kb.articles import load_corpus
+    from kb.index import build_index
+    from kb.search import Searcher
+
+    hnsw = dataclasses.replace(tiny_settings, hnsw_threshold=1)
+    build_index(hnsw, load_corpus(hnsw.articles_dir))
+    searcher = Searcher.load(hnsw)
+    assert searcher.index.manifest.encoders[0].kind == "hnsw"
+    assert searcher.search("camera won't turn on").results[0].id == "black-screen"
+    filtered = searcher.search("I hear my own voice back", scenario="general", top_k=2)
+    assert {h.id for h in filtered.results} == {"black-screen", "join-fail"}
