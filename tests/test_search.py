@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from kb.articles import load_corpus
 from kb.errors import ConfigError
-from kb.search import MAX_QUERY_CHARS, clean_query
+from kb.index import build_index
+from kb.search import MAX_QUERY_CHARS, Searcher, clean_query
 
 
 def top(response) -> str:
@@ -117,12 +121,6 @@ def test_bad_options_raise_config_errors(tiny_searcher, kwargs, message):
 
 
 def test_hnsw_index_gives_the_same_answers_with_filters(tiny_settings):
-    import dataclasses
-
-    from kb.articles import load_corpus
-    from kb.index import build_index
-    from kb.search import Searcher
-
     hnsw = dataclasses.replace(tiny_settings, hnsw_threshold=1)
     build_index(hnsw, load_corpus(hnsw.articles_dir))
     searcher = Searcher.load(hnsw)
