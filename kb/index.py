@@ -292,10 +292,10 @@ def _publish(index_dir: Path, folder: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    """The manifest of the current index, or a clear error saying how to create one."""
-    folder = index_dir / CURRENT
-    path = folder / "manifest.json"
+def read_manifest(index_dir: Path, folder: Path | None = None) -> Manifest:
+    """The manifest of the current index (or of one build folder), or a clear error saying how
+    to create one."""
+    path = (folder or index_dir / CURRENT) / "manifest.json"
     if not path.exists():
         raise IndexMissingError(f"no index in {index_dir}: run `kb build` first")
     try:
@@ -339,9 +339,10 @@ def load_index(settings: Settings) -> Index:
     import faiss
 
     index_dir = settings.index_dir
-    manifest = read_manifest(index_dir)
-    check_compatible(manifest, settings, index_dir)
+    # Resolve `current` once: a rebuild may swap it while this load is reading files.
     folder = (index_dir / CURRENT).resolve()
+    manifest = read_manifest(index_dir, folder)
+    check_compatible(manifest, settings, index_dir)
     try:
         chunks = [Chunk(**{k: v for k, v in json.loads(line).items() if k != "content_hash"})
                   for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
