@@ -52,6 +52,8 @@ def test_typing_a_symptom_shows_its_fix(browser, app_url):
     page.get_by_text("Find the end that leaks").first.wait_for(timeout=60_000)
     # Streamlit draws the page top-down; the ticket text follows the fix.
     page.get_by_text("Copy for ticket").wait_for(timeout=30_000)
+    # The ticket text ends with a link that reopens this search.
+    page.get_by_text("?q=viewers+hear+an+echo").wait_for(timeout=30_000)
     assert "q=viewers" in page.url
     if shots := os.environ.get("KB_SCREENSHOT_DIR"):
         page.screenshot(path=f"{shots}/search-en.png", full_page=False)
@@ -67,6 +69,6 @@ def test_chinese_answer_and_no_script_runs(browser, app_url):
     assert page.evaluate("window.__xss") is None
     if shots := os.environ.get("KB_SCREENSHOT_DIR"):
         ask(page, "连麦的时候观众听到回声")
-        page.wait_for_timeout(1500)
+        page.get_by_text("来源: http").wait_for(timeout=30_000)
         page.screenshot(path=f"{shots}/search-zh.png", full_page=False)
     page.close()
