@@ -166,19 +166,20 @@ def search_page(settings: Settings) -> None:
                                       format_func=PLATFORMS.get)
     lang_choice = lang_col.radio("Answer language / 回答语言", list(LANG_CHOICES), key="lang",
                                  horizontal=True, format_func=LANG_CHOICES.get)
+    answer_lang = None if lang_choice == "auto" else lang_choice
 
     # Load before the first query arrives, so the first answer does not wait for the model.
     searcher = load_searcher(settings)
     query = st.session_state.q
     st.query_params.from_dict({k: v for k, v in {
-        "q": query, "scenario": scenario, "platform": platform,
-        "lang": None if lang_choice == "auto" else lang_choice}.items() if v})
+        "q": query, "scenario": scenario, "platform": platform, "lang": answer_lang}.items()
+        if v})
     if not query:
         st.info("Type a symptom or click an example above. / 输入现象或点击上面的示例。")
         return
 
     response = searcher.search(query, top_k=5, scenario=scenario, platform=platform,
-                               lang=None if lang_choice == "auto" else lang_choice)
+                               lang=answer_lang)
     for note in response.notes:
         st.info(note)
     if not response.results:
@@ -197,6 +198,7 @@ def search_page(settings: Settings) -> None:
     top = response.results[0]
     if response.clarify:
         choices = {hit.id: hit for hit in response.clarify}
+
         def choice_label(article_id: str) -> str:
             hit = choices[article_id]
             return f"{label(PROBLEMS, hit.problem, response.lang)} — {hit.title}"
