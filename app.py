@@ -17,7 +17,7 @@ from kb.render import LABELS, describe, ticket_text
 from kb.search import Hit, Searcher, SearchResponse
 from kb.searchlog import SearchLog
 from kb.settings import Settings, load_settings
-from kb.support import EXAMPLES, SITUATIONS, escalation, readiness, share_query
+from kb.support import EXAMPLES, SITUATIONS, Readiness, escalation, readiness, share_query
 from kb.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS, label
 
 st.set_page_config(page_title="RTC troubleshooting", page_icon="🎧", layout="wide")
@@ -35,6 +35,12 @@ def load_searcher(settings: Settings) -> Searcher:
 @st.cache_resource
 def load_log(settings: Settings) -> SearchLog | None:
     return SearchLog(settings.db_path) if settings.log_searches else None
+
+
+@st.cache_data(ttl=30)
+def index_status(settings: Settings) -> Readiness:
+    # Hashes every article file to spot a stale index: once per 30 s, not on every click.
+    return readiness(settings)
 
 
 @st.cache_data(ttl=60)
@@ -143,7 +149,7 @@ def log_once(log: SearchLog | None, response: SearchResponse, scenario: str | No
 def search_page(settings: Settings) -> None:
     first_visit_from_url()
     st.title("RTC troubleshooting search / 音视频问题排查")
-    status = readiness(settings)
+    status = index_status(settings)
     if not status.ok:
         st.error(status.message)
         st.stop()

@@ -24,7 +24,6 @@ class EvalQuery:
     lang: str
     split: str = "all"
     """`dev` (tuned on), `heldout` (never tuned on), or `all` when unmarked."""
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def read_queries(path: Path) -> list[EvalQuery]:
             data = json.loads(line)
             query = EvalQuery(q=str(data["q"]), problem=data["problem"],
                               scenario=data["scenario"], lang=data["lang"],
-                              split=data.get("split", "all"), line=number)
+                              split=data.get("split", "all"))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}:{number}: expected a JSON object with q, problem, "
                               f"scenario and lang ({exc})") from exc

@@ -6,7 +6,7 @@ Pure functions over `Ranking`s, so each retriever's own scores stay visible on t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RRF_K = 5
 """Damps the gap between neighbouring ranks; 5 beat the customary 60 on eval/ (BENCHMARKS.md)."""
@@ -22,8 +22,6 @@ class Ranking:
     """Retriever name (an encoder spec, `keyword`, or `<name>:problem` when pooled)."""
     scores: dict[str, float]
     """Article id → the retriever's own score."""
-    sections: dict[str, str] = field(default_factory=dict)
-    """Article id → section of the chunk that scored."""
 
     def ranks(self) -> dict[str, int]:
         """Dense 1-based ranks: equal scores share a rank."""

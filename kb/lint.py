@@ -94,6 +94,12 @@ def lint_article(article: Article, today: dt.date, max_age_days: int = DEFAULT_M
     return issues
 
 
+def _duplicate(article: Article, first_path: str) -> Issue:
+    return Issue(article.path, article.line_of("id"), "error",
+                 f"duplicate article: id `{article.id}` in `{article.lang}` is already used by "
+                 f"{first_path}")
+
+
 def lint_corpus(articles: Sequence[Article]) -> list[Issue]:
     """Checks across articles: duplicate (id, lang), translation pairs, colliding symptoms."""
     issues: list[Issue] = []
@@ -104,9 +110,7 @@ def lint_corpus(articles: Sequence[Article]) -> list[Issue]:
             continue
         key = (article.id, article.lang)
         if key in seen:
-            issues.append(Issue(article.path, article.line_of("id"), "error",
-                                f"duplicate article: id `{article.id}` in `{article.lang}` is "
-                                f"already used by {seen[key].path}"))
+            issues.append(_duplicate(article, seen[key].path))
             continue
         seen[key] = article
         by_id[article.id][article.lang] = article
@@ -223,9 +227,7 @@ def usable_articles(corpus: Corpus, today: dt.date, max_age_days: int = DEFAULT_
         if article.path in broken:
             continue
         if key in taken:
-            reasons.append(Issue(article.path, article.line_of("id"), "error",
-                                 f"duplicate article: id `{article.id}` in `{article.lang}` is "
-                                 f"already used by {taken[key]}"))
+            reasons.append(_duplicate(article, taken[key]))
             continue
         taken[key] = article.path
         usable.append(article)

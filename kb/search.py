@@ -72,8 +72,6 @@ class Hit:
     """Each retriever's own best-chunk score, to explain the ranking."""
     exact: bool = False
     """An error code or log signature from the article's `error_codes` is in the query."""
-    matched: str = ""
-    """Section of the best-matching chunk (title, symptom, fix, ...)."""
 
     CONTRACT = ("id", "title", "problem", "scenarios", "lang", "severity", "score", "fix", "path")
 
@@ -227,23 +225,21 @@ class Searcher:
         if not query.text:
             return SearchResponse("", False, (), display, query.notes + (EMPTY_QUERY[display],))
 
-        allowed = self.allowed_ids(scenario, platform)
-        allowed_set = set(allowed)
-        rows = np.flatnonzero(np.isin(self.index.chunk_article,
-                                      [self.index.article_position[a] for a in allowed])) \
-            if (scenario or platform) else None
+        rows: np.ndarray | None = None
+        allowed_set = set(self._by_id)
+        if scenario or platform:
+            allowed_set = set(self.allowed_ids(scenario, platform))
+            positions = [self.index.article_position[a] for a in allowed_set]
+            rows = np.flatnonzero(np.isin(self.index.chunk_article, positions))
         rankings: list[Ranking] = []
         similarity: dict[str, float] = {}
-        matched: dict[str, str] = {}
         for name, encoder in self.encoders.items():
             if encoder.languages is not None and query.lang not in encoder.languages:
                 continue
             ranking = self._vector_ranking(name, encoder, query.text, rows)
             rankings.append(ranking)
             for article_id, score in ranking.scores.items():
-                if score > similarity.get(article_id, -1.0):
-                    similarity[article_id] = score
-                    matched[article_id] = ranking.sections.get(article_id, "")
+                similarity[article_id] = max(score, similarity.get(article_id, -1.0))
         rankings.append(self._keyword_ranking(query.text, rows))
 
         fused = fuse(rankings + [pool_by_problem(r, self._problem_of) for r in rankings])
@@ -251,7 +247,7 @@ class Searcher:
         order = sorted(exact | (fused.keys() & allowed_set),
                        key=lambda a: (a not in exact, -fused.get(a, 0.0), a))
         hits = tuple(self._hit(a, display, fused.get(a, 0.0), similarity.get(a, 0.0), rankings,
-                               a in exact, matched.get(a, "")) for a in order[:top_k])
+                               a in exact) for a in order[:top_k])
         confident = bool(hits) and self._confident(hits[0], query.text)
         return SearchResponse(query.text, confident, hits, display, query.notes,
                               self._clarify(hits) if confident and not hits[0].exact else ())
@@ -272,7 +268,7 @@ class Searcher:
         limit = len(self.index.chunks) if rows is None else len(rows)
         k = min(CHUNK_CANDIDATES, limit)
         if k == 0:
-            return Ranking(name, {}, {})
+            return Ranking(name, {})
         params = None
         if rows is not None:
             # Filter inside the search, before candidates are cut to k.
@@ -304,18 +300,15 @@ class Searcher:
 
     def _best_per_article(self, name: str, rows: np.ndarray, scores: np.ndarray) -> Ranking:
         best: dict[str, float] = {}
-        sections: dict[str, str] = {}
         for row, score in zip(rows, scores, strict=True):
             if row < 0:  # FAISS pads with -1 when fewer than k vectors pass the filter
                 continue
-            c = self.index.chunks[int(row)]
-            if c.article_id not in best:  # rows arrive best first
-                best[c.article_id] = float(score)
-                sections[c.article_id] = c.section
-        return Ranking(name, best, sections)
+            article_id = self.index.chunks[int(row)].article_id
+            best.setdefault(article_id, float(score))  # rows arrive best first
+        return Ranking(name, best)
 
     def _hit(self, article_id: str, lang: str, score: float, similarity: float,
-             rankings: list[Ranking], exact: bool, matched: str) -> Hit:
+             rankings: list[Ranking], exact: bool) -> Hit:
         article = self.version(article_id, lang)
         fix = article.section("fix")
         return Hit(
@@ -325,7 +318,7 @@ class Searcher:
             similarity=similarity,
             leg_scores={r.name: round(r.scores[article_id], 4) for r in rankings
                         if article_id in r.scores},
-            exact=exact, matched=matched,
+            exact=exact,
         )
 
     def _clarify(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:

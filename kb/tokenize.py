@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -44,10 +44,29 @@ class Glossary:
     terms: tuple[tuple[str, str], ...] = ()
     """(normalised term, concept) pairs, longest term first."""
 
-    @property
-    def concepts(self) -> frozenset[str]:
-        """Every concept name."""
-        return frozenset(concept for _, concept in self.terms)
+    # Derived once per glossary: tokens() runs for every chunk at build and every query.
+    @cached_property
+    def han_words(self) -> tuple[str, ...]:
+        """Chinese terms, added to jieba's dictionary so they segment as one word."""
+        return tuple(sorted(term for term, _ in self.terms if has_han(term)))
+
+    @cached_property
+    def concept_order(self) -> tuple[str, ...]:
+        """Every concept once, in glossary order."""
+        return tuple(dict.fromkeys(concept for _, concept in self.terms))
+
+    @cached_property
+    def concept_of(self) -> dict[str, str]:
+        """Term → its concept (the first concept listing it)."""
+        return dict(reversed(self.terms))
+
+    @cached_property
+    def latin_pattern(self) -> re.Pattern[str] | None:
+        """One alternation of the Latin terms, longest first, matching whole words only
+        ("lag" is not in "flag")."""
+        latin = [term for term, _ in self.terms if not has_han(term)]
+        return re.compile(r"(?<![a-z0-9])(" + "|".join(map(re.escape, latin))
+                          + r")(?![a-z0-9])") if latin else None
 
 
 def normalise(text: str) -> str:
@@ -119,17 +138,13 @@ def _jieba(extra_words: tuple[str, ...]):  # noqa: ANN202
     return jieba
 
 
-def _glossary_han_words(glossary: Glossary) -> tuple[str, ...]:
-    return tuple(sorted(term for term, _ in glossary.terms if has_han(term)))
-
-
 def tokens(text: str, glossary: Glossary = Glossary()) -> list[str]:
     """Keyword tokens of `text`, plus a concept token for each glossary term it contains."""
     text = normalise(text)
     out: list[str] = []
     for run in _RUNS.findall(text):
         if has_han(run):
-            segmenter = _jieba(_glossary_han_words(glossary))
+            segmenter = _jieba(glossary.han_words)
             out.extend(w for w in segmenter.lcut_for_search(run) if w not in ZH_STOPWORDS)
         elif run not in EN_STOPWORDS:
             out.append(_stem(run.replace("’", "'")))
@@ -141,19 +156,7 @@ def concepts_in(text: str, glossary: Glossary) -> list[str]:
     """Glossary concepts named in `text` (normalised), each once, in glossary order."""
     if not glossary.terms:
         return []
-    latin, han_terms, concept_of = _matcher(glossary)
-    named = {concept_of[term] for term in latin.findall(text)} if latin else set()
-    named.update(concept_of[term] for term in han_terms if term in text)
-    return [c for c in dict.fromkeys(concept for _, concept in glossary.terms) if c in named]
-
-
-@lru_cache(maxsize=8)
-def _matcher(glossary: Glossary) -> tuple[re.Pattern[str] | None, tuple[str, ...], dict[str, str]]:
-    concept_of = dict(reversed(glossary.terms))
-    han_terms = tuple(term for term, _ in glossary.terms if has_han(term))
-    latin_terms = [term for term, _ in glossary.terms if not has_han(term)]
-    # One alternation, longest first, matching whole words only: "lag" is not in "flag".
-    latin = re.compile(
-        r"(?<![a-z0-9])(" + "|".join(re.escape(t) for t in latin_terms) + r")(?![a-z0-9])"
-    ) if latin_terms else None
-    return latin, han_terms, concept_of
+    pattern = glossary.latin_pattern
+    named = {glossary.concept_of[t] for t in pattern.findall(text)} if pattern else set()
+    named.update(glossary.concept_of[term] for term in glossary.han_words if term in text)
+    return [concept for concept in glossary.concept_order if concept in named]
