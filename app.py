@@ -10,15 +10,16 @@ import datetime as dt
 
 import streamlit as st
 
-from kb.articles import SECTION_HEADINGS, load_corpus
-from kb.coverage import cell_mark, coverage
+from kb.content.articles import SECTION_HEADINGS, load_corpus
+from kb.content.coverage import cell_mark, coverage
+from kb.content.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS, label
 from kb.errors import KbError
-from kb.render import LABELS, describe, ticket_text
-from kb.search import Hit, Searcher, SearchResponse
-from kb.searchlog import SearchLog
+from kb.retrieval.search import Hit, Searcher, SearchResponse
+from kb.service.messages import EXAMPLES, LABELS, NO_MATCH_GUIDANCE, SITUATIONS, note_text
+from kb.service.render import describe, ticket_text
+from kb.service.searchlog import SearchLog
+from kb.service.support import Readiness, escalation, readiness, share_query
 from kb.settings import Settings, load_settings
-from kb.support import EXAMPLES, SITUATIONS, Readiness, escalation, readiness, share_query
-from kb.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS, label
 
 st.set_page_config(page_title="RTC troubleshooting", page_icon="🎧", layout="wide")
 
@@ -187,7 +188,7 @@ def search_page(settings: Settings) -> None:
     response = searcher.search(query, top_k=5, scenario=scenario, platform=platform,
                                lang=answer_lang)
     for note in response.notes:
-        st.info(note)
+        st.info(note_text(note, response.lang))
     if not response.results:
         return
     log = load_log(settings)
@@ -195,7 +196,7 @@ def search_page(settings: Settings) -> None:
     words = LABELS[response.lang]
 
     if not response.confident:
-        st.warning(response.guidance)
+        st.warning(NO_MATCH_GUIDANCE[response.lang])
         show_candidates(response.results, words["maybe"])
         escalation_helper(response.lang)
         feedback_form(log, search_id, None)

@@ -9,13 +9,16 @@ later searches. Run: .venv/bin/python benchmarks/app_latency.py  (needs a built 
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 from urllib.parse import quote_plus
 
 from playwright.sync_api import sync_playwright
 
-from kb.appserver import CHROMIUM_ARGS, running_app
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from appserver import CHROMIUM_ARGS, running_app  # noqa: E402
 
 QUERIES = [
     "viewers hear an echo when I co-host", "video keeps freezing for users on 4G",

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from kb.content.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS
 from kb.errors import KbError
 from kb.settings import Settings, load_settings
-from kb.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -28,9 +28,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.articles import load_corpus
-    from kb.issues import has_errors
-    from kb.lint import lint_all, lint_glossary
+    from kb.content.articles import load_corpus
+    from kb.content.issues import has_errors
+    from kb.content.lint import lint_all, lint_glossary
 
     settings = _settings(args)
     root = Path(args.dir) if args.dir else settings.articles_dir
@@ -53,8 +53,8 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _near_duplicates(articles: Sequence, settings: Settings) -> list:
-    from kb.encoders import load_encoder
-    from kb.lint import article_fingerprint_text, near_duplicates
+    from kb.content.lint import article_fingerprint_text, near_duplicates
+    from kb.retrieval.encoders import load_encoder
 
     if len(articles) < 2:
         return []
@@ -64,8 +64,8 @@ def _near_duplicates(articles: Sequence, settings: Settings) -> list:
 
 
 def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.articles import load_corpus
-    from kb.index import build_index
+    from kb.content.articles import load_corpus
+    from kb.retrieval.index import build_index
 
     settings = _settings(args)
     corpus = load_corpus(settings.articles_dir)
@@ -80,8 +80,8 @@ def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.render import show_response
-    from kb.search import Searcher
+    from kb.retrieval.search import Searcher
+    from kb.service.render import show_response
 
     searcher = Searcher.load(_settings(args))
     queries = sys.stdin if args.query == "-" else [args.query]
@@ -98,8 +98,8 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.evaluate import breakdown, read_queries, run_eval
-    from kb.search import Searcher
+    from kb.retrieval.evaluate import breakdown, read_queries, run_eval
+    from kb.retrieval.search import Searcher
 
     queries = read_queries(Path(args.file))
     searcher = Searcher.load(_settings(args))
@@ -143,8 +143,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.articles import load_corpus
-    from kb.render import show_article
+    from kb.content.articles import load_corpus
+    from kb.service.render import show_article
 
     settings = _settings(args)
     corpus = load_corpus(settings.articles_dir)
@@ -161,7 +161,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_new(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.scaffold import new_article
+    from kb.content.scaffold import new_article
 
     settings = _settings(args)
     paths = new_article(settings.articles_dir, args.id, args.scenario, args.problem, args.owner,
@@ -175,8 +175,8 @@ def cmd_new(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
     from dataclasses import asdict
 
-    from kb.articles import load_corpus
-    from kb.coverage import coverage, coverage_table
+    from kb.content.articles import load_corpus
+    from kb.content.coverage import coverage, coverage_table
 
     cells = coverage(load_corpus(_settings(args).articles_dir).articles)
     if args.json:
@@ -187,7 +187,7 @@ def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.bench import run_benchmarks
+    from kb.retrieval.bench import run_benchmarks
 
     sizes = [int(s) for s in args.synthetic.split(",") if s.strip()] if args.synthetic else []
     print(run_benchmarks(_settings(args), sizes, queries=Path(args.queries),

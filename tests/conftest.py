@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.articles import load_corpus
-from kb.encoders import register_encoder
-from kb.index import build_index
-from kb.search import Searcher
+from kb.content.articles import load_corpus
+from kb.retrieval.encoders import register_encoder
+from kb.retrieval.index import build_index
+from kb.retrieval.search import Searcher
+from kb.retrieval.text import tokens
 from kb.settings import Settings
-from kb.tokenize import tokens
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = Path(__file__).parent / "data"

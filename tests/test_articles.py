@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import DATA
 
-from kb.articles import load_corpus, parse_article, read_article
+from kb.content.articles import load_corpus, parse_article, read_article
 
 
 def test_parses_every_front_matter_field_and_section():

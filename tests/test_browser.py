@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from kb.appserver import CHROMIUM_ARGS, running_app
+from appserver import CHROMIUM_ARGS, running_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"

@@ -8,10 +8,10 @@ import json
 import pytest
 from conftest import TODAY
 
-from kb.articles import load_corpus
+from kb.content.articles import load_corpus
 from kb.errors import BuildError, IndexMismatchError, IndexMissingError
-from kb.index import CURRENT, build_index, load_index, read_manifest, stale_files
-from kb.search import Searcher
+from kb.retrieval.index import CURRENT, build_index, load_index, read_manifest, stale_files
+from kb.retrieval.search import Searcher
 
 QUERIES = ["black screen camera", "我能听到自己的声音", "join keeps timing out"]
 

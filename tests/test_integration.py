@@ -10,9 +10,9 @@ import sys
 import pytest
 from conftest import DATA, REPO
 
-from kb.articles import load_corpus
-from kb.index import build_index
-from kb.search import Searcher
+from kb.content.articles import load_corpus
+from kb.retrieval.index import build_index
+from kb.retrieval.search import Searcher
 from kb.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -74,7 +74,6 @@ def test_out_of_scope_questions_get_no_confident_match(searcher):
     for query in ("how do I change the billing email on our account", "怎么做红烧肉"):
         response = searcher.search(query)
         assert not response.confident, query
-        assert "escalate" in response.guidance or "升级" in response.guidance
 
 
 def test_scenario_filter_returns_a_full_page(searcher):
@@ -94,8 +93,7 @@ def test_batch_json_from_stdin(real_settings):
     assert [line["query"] for line in lines] == ["I hear my own voice back", "",
                                                  "主播那边画面很模糊"]
     assert lines[0]["results"][0]["problem"] == "echo"
-    assert lines[1] == {"query": "", "confident": False, "results": [],
-                        "notes": [lines[1]["notes"][0]]}
+    assert lines[1] == {"query": "", "confident": False, "results": [], "notes": ["empty"]}
     assert lines[2]["results"][0]["problem"] == "video-quality"
     assert len(lines[2]["results"]) == 2
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from conftest import DATA, REPO
 
-from kb.articles import load_corpus, read_article
 from kb.cli import main
-from kb.lint import lint_all, lint_article, near_duplicates
+from kb.content.articles import load_corpus, read_article
+from kb.content.lint import lint_all, lint_article, near_duplicates
 
 
 def run_lint(*args: str) -> tuple[int, str]:

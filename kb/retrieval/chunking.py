@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from kb.articles import Article
+from kb.content.articles import Article
 
 # Sections that describe the problem (what users report and why it happens) and its fix.
 # Verify and Escalate are shown with the answer but not indexed: their wording ("collect logs",

@@ -18,9 +18,9 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kb.content.issues import Issue
+from kb.content.taxonomy import LANGS, PLATFORMS, PROBLEMS, SCENARIOS, SEVERITIES
 from kb.errors import ArticleError
-from kb.issues import Issue
-from kb.taxonomy import LANGS, PLATFORMS, PROBLEMS, SCENARIOS, SEVERITIES
 
 SECTION_KEYS: tuple[str, ...] = ("symptoms", "causes", "fix", "verify", "escalate")
 SECTION_HEADINGS: dict[str, dict[str, str]] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from kb.articles import ID_PATTERN, SECTION_HEADINGS, SECTION_KEYS
+from kb.content.articles import ID_PATTERN, SECTION_HEADINGS, SECTION_KEYS
+from kb.content.taxonomy import PROBLEMS, SCENARIOS
 from kb.errors import ConfigError
-from kb.taxonomy import PROBLEMS, SCENARIOS
 
 PLACEHOLDER_TITLE_PREFIXES = ("TODO", "待填写")
 _PLACEHOLDER_SYMPTOMS = {

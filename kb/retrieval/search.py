@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from kb.articles import Article
-from kb.encoders import Encoder, load_encoder
+from kb.content.articles import Article
+from kb.content.taxonomy import PLATFORMS, SCENARIOS
 from kb.errors import ConfigError
-from kb.fusion import Ranking, fuse, pool_by_problem
-from kb.index import HNSW_EF_SEARCH, Index, load_index
+from kb.retrieval.encoders import Encoder, load_encoder
+from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
+from kb.retrieval.index import HNSW_EF_SEARCH, Index, load_index
+from kb.retrieval.text import CONCEPT_PREFIX, concepts_in, has_han, normalise, tokens
 from kb.settings import Settings
-from kb.taxonomy import PLATFORMS, SCENARIOS
-from kb.tokenize import CONCEPT_PREFIX, concepts_in, has_han, normalise, tokens
 
 MAX_QUERY_CHARS = 500
 CHUNK_CANDIDATES = 200
@@ -32,22 +32,6 @@ CONCEPT_QUERY_WEIGHT = 3
 CLARIFY_GAP = 0.08
 """Fused-score gap within which an answer on another problem is about as likely (BENCHMARKS.md)."""
 CLARIFY_CHOICES = 3
-
-NO_MATCH_GUIDANCE = {
-    "en": ("No confident match. The closest articles are listed as maybe. If many users are "
-           "affected, treat it as P0 (15-minute response) and escalate now; otherwise collect "
-           "the time window (UTC), region, channel/room id, user ids, SDK version and platform, "
-           "network type, logs and a short recording, then file a ticket."),
-    "zh": ("没有足够可信的匹配。下面列出的是可能相关的文章。"
-           "如果大量用户受影响，按 P0（15 分钟响应）立即升级；"
-           "否则请先收集 UTC 时间段、区域、频道/房间 ID、用户 ID、SDK 版本和平台、网络类型、"
-           "日志和一段简短录音或录屏，再提交工单。"),
-}
-EMPTY_QUERY = {
-    "en": "Type a symptom in your own words, e.g. \"viewers hear an echo when I co-host\".",
-    "zh": "请用自己的话描述现象，例如“连麦时观众听到回声”。",
-}
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -96,14 +80,10 @@ class SearchResponse:
     lang: str
     """Display language of the results."""
     notes: tuple[str, ...] = ()
-    """What was done to the query (shortened, control characters removed) or why it is empty."""
+    """Keys of what was done to the query: `controls_removed`, `shortened`, `empty`
+    (sentences for them live in `kb.service.messages`)."""
     clarify: tuple[Hit, ...] = ()
     """When the best answers point to different problems with close scores: one per problem."""
-
-    @property
-    def guidance(self) -> str:
-        """What to do when there is no confident match."""
-        return "" if self.confident else NO_MATCH_GUIDANCE[self.lang]
 
     def to_json(self) -> dict[str, Any]:
         """`{"query", "confident", "results": [...]}`, plus `notes` when there are any."""
@@ -130,11 +110,11 @@ def clean_query(raw: str) -> CleanQuery:
     without_controls = "".join(
         " " if unicodedata.category(ch)[0] == "C" and ch not in "\t\n\r" else ch for ch in raw)
     if without_controls != raw:
-        notes.append("control characters were removed from the query")
+        notes.append("controls_removed")
     text = " ".join(without_controls.split())
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]
-        notes.append(f"the query was shortened to its first {MAX_QUERY_CHARS} characters")
+        notes.append("shortened")
     return CleanQuery(text, tuple(notes), "zh" if has_han(text) else "en")
 
 
@@ -223,7 +203,7 @@ class Searcher:
         query = clean_query(raw_query)
         display = lang or query.lang
         if not query.text:
-            return SearchResponse("", False, (), display, query.notes + (EMPTY_QUERY[display],))
+            return SearchResponse("", False, (), display, query.notes + ("empty",))
 
         rows: np.ndarray | None = None
         allowed_set = set(self._by_id)

@@ -20,14 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from kb.articles import Article, Corpus, article_files, article_from_dict, article_to_dict
-from kb.chunking import Chunk, chunk
-from kb.encoders import Encoder, load_encoder
+from kb.content.articles import Article, Corpus, article_files, article_from_dict, article_to_dict
+from kb.content.glossary import Glossary, load_glossary
+from kb.content.issues import Issue
+from kb.content.lint import usable_articles
 from kb.errors import BuildError, IndexMismatchError, IndexMissingError
-from kb.issues import Issue
-from kb.lint import usable_articles
+from kb.retrieval.chunking import Chunk, chunk
+from kb.retrieval.encoders import Encoder, load_encoder
+from kb.retrieval.text import tokens
 from kb.settings import Settings
-from kb.tokenize import Glossary, load_glossary, tokens
 
 FORMAT_VERSION = 1
 CURRENT = "current"

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.content.taxonomy import PROBLEMS, SCENARIOS
 from kb.errors import ConfigError
-from kb.taxonomy import PROBLEMS, SCENARIOS
 
 MRR_DEPTH = 10
 

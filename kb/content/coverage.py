@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kb.articles import Article
-from kb.taxonomy import LANGS, PROBLEMS, SCENARIOS
+from kb.content.articles import Article
+from kb.content.taxonomy import LANGS, PROBLEMS, SCENARIOS
 
 # The pairs the corpus promises to cover (issue #3), in both languages.
 REQUIRED: dict[str, tuple[str, ...]] = {

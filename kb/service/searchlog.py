@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import ConfigError
-from kb.tokenize import tokens
+from kb.retrieval.text import tokens
 
 SCHEMA_VERSION = 1
 _SCHEMA = """

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import re
 
-from kb.articles import SECTION_HEADINGS, SECTION_KEYS, Article
-from kb.search import Hit, SearchResponse
-from kb.taxonomy import PROBLEMS, SCENARIOS, SEVERITIES, label
+from kb.content.articles import SECTION_HEADINGS, SECTION_KEYS, Article
+from kb.content.taxonomy import PROBLEMS, SCENARIOS, SEVERITIES, label
+from kb.retrieval.search import Hit, SearchResponse
+from kb.service.messages import LABELS, NO_MATCH_GUIDANCE, note_text
 
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
-
-LABELS = {
-    "en": {"problem": "Problem", "scenarios": "Scenarios", "severity": "Severity",
-           "platforms": "Platforms", "owner": "Owner", "reviewed": "Last reviewed",
-           "codes": "Error codes", "fix": "Fix", "source": "Source", "maybe": "Maybe",
-           "no_match": "No confident match", "others": "Other candidates",
-           "clarify": "Which is closest?", "full": "Full article"},
-    "zh": {"problem": "问题", "scenarios": "场景", "severity": "级别", "platforms": "平台",
-           "owner": "负责人", "reviewed": "最近审阅", "codes": "错误码", "fix": "解决方法",
-           "source": "来源", "maybe": "可能相关", "no_match": "没有足够可信的匹配",
-           "others": "其他候选", "clarify": "哪一个最接近？", "full": "完整文章"},
-}
-
 
 def plain(markdown: str) -> str:
     """Markdown with emphasis and code marks removed: readable pasted into any ticket."""
@@ -65,7 +53,7 @@ def ticket_text(hit: Hit, link: str = "") -> str:
 def show_response(response: SearchResponse) -> str:
     """A search answer for the terminal: the top fix in full, then the other candidates."""
     words = LABELS[response.lang]
-    lines = [f"note: {note}" for note in response.notes]
+    lines = [f"note: {note_text(note, response.lang)}" for note in response.notes]
     if not response.results:
         return "\n".join(lines or [words["no_match"]])
     if response.confident:
@@ -78,7 +66,7 @@ def show_response(response: SearchResponse) -> str:
                       for h in response.clarify]
         heading = words["others"]
     else:
-        lines.append(response.guidance)
+        lines.append(NO_MATCH_GUIDANCE[response.lang])
         rest, heading = list(response.results), words["maybe"]
     if rest:
         lines += ["", f"{heading}:"]

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.articles import MIN_SYMPTOMS, SECTION_HEADINGS, SECTION_KEYS, Article, Corpus
+from kb.content.articles import MIN_SYMPTOMS, SECTION_HEADINGS, SECTION_KEYS, Article, Corpus
+from kb.content.glossary import load_glossary
+from kb.content.issues import Issue
+from kb.content.scaffold import is_placeholder
 from kb.errors import GlossaryError
-from kb.issues import Issue
-from kb.scaffold import is_placeholder
-from kb.tokenize import load_glossary
 
 if TYPE_CHECKING:
     import numpy as np

@@ -38,7 +38,7 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def _synthetic_articles(articles: list, chunks_wanted: int, seed: int = 7) -> list:
-    from kb.chunking import chunk
+    from kb.retrieval.chunking import chunk
 
     rng = random.Random(seed)
     vocabulary = sorted({w for a in articles for s in a.sections for w in s.text.split()
@@ -73,11 +73,11 @@ def _latencies(searcher, queries: list[str]) -> list[float]:
 
 def worker(size: int, settings: Settings, queries_path: Path) -> dict:
     """Measure one corpus (0 = the real articles) in this process; returns the figures."""
-    from kb.articles import Corpus, load_corpus
-    from kb.encoders import load_encoder
-    from kb.evaluate import read_queries
-    from kb.index import build_index, load_index
-    from kb.search import Searcher
+    from kb.content.articles import Corpus, load_corpus
+    from kb.retrieval.encoders import load_encoder
+    from kb.retrieval.evaluate import read_queries
+    from kb.retrieval.index import build_index, load_index
+    from kb.retrieval.search import Searcher
 
     figures: dict = {"corpus": "real articles" if size == 0 else f"synthetic {size:,} chunks"}
     started = time.perf_counter()
@@ -139,15 +139,16 @@ def cold_start(settings: Settings, repeats: int) -> list[float]:
 def run_benchmarks(settings: Settings, sizes: list[int], queries: Path, repeats: int = 3,
                    progress: Callable[[str], None] = lambda message: None) -> str:
     """Run every measurement and return the report as Markdown."""
-    from kb.articles import load_corpus
-    from kb.index import build_index
+    from kb.content.articles import load_corpus
+    from kb.retrieval.index import build_index
 
     rows = []
     for size in [0, *sizes]:
         progress(f"measuring {'real corpus' if not size else f'{size} chunks'}")
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        command = [sys.executable, "-m", "kb.bench", str(size), str(settings.articles_dir),
-                   ",".join(settings.encoders), str(settings.threads), str(queries)]
+        command = [sys.executable, "-m", "kb.retrieval.bench", str(size),
+                   str(settings.articles_dir), ",".join(settings.encoders),
+                   str(settings.threads), str(queries)]
         done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
 
