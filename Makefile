@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+KB_MODE ?= staff
+ADDRESS ?= 127.0.0.1
 
-.PHONY: install index run test lint eval coverage bench ci clean
+.PHONY: install index run serve test lint eval coverage bench ci clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +22,18 @@ install: $(BIN)/kb
 index: install
 	$(BIN)/kb build
 
+# Staff mode on localhost by default (writers' view, ticket helpers). For customers:
+# `make run KB_MODE=public ADDRESS=0.0.0.0` (set KB_STAFF_TOKEN to let staff unlock their tools).
+# Other Streamlit settings come from .streamlit/config.toml.
 run: index
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
-		--browser.gatherUsageStats false
+	KB_MODE=$(KB_MODE) $(BIN)/streamlit run app.py --server.port $(PORT) \
+		--server.address $(ADDRESS)
+
+# The HTTP API and widget (`/docs`, `/demo`): `make serve API_PORT=8000 WORKERS=2`.
+API_PORT ?= 8000
+WORKERS ?= 1
+serve: index
+	$(BIN)/kb serve --host $(ADDRESS) --port $(API_PORT) --workers $(WORKERS)
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/pytest

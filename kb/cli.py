@@ -1,4 +1,4 @@
-"""`kb`: lint, build, search, eval, show, new, coverage, bench. Each command is a short adapter.
+"""`kb`: lint, build, search, eval, show, new, coverage, bench, serve: short adapters.
 
 Only the standard library and the light modules are imported at the top, so `kb --help` and
 `kb lint` start fast; commands that need the index or the models import them when they run.
@@ -31,12 +31,15 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     from kb.content.articles import load_corpus
     from kb.content.issues import has_errors
     from kb.content.lint import lint_all, lint_glossary
+    from kb.diagnose.lint import lint_diagnostics
 
     settings = _settings(args)
     root = Path(args.dir) if args.dir else settings.articles_dir
     corpus = load_corpus(root)
-    max_age = args.max_age_days or settings.max_age_days
-    issues = lint_all(corpus, dt.date.today(), max_age) + lint_glossary(root / "glossary.yaml")
+    max_age = settings.max_age_days if args.max_age_days is None else args.max_age_days
+    glossary = settings.glossary or root / "glossary.yaml"
+    issues = lint_all(corpus, dt.date.today(), max_age) + lint_glossary(glossary)
+    issues += lint_diagnostics(root / "diagnostics.yaml", corpus)
     if args.similarity if args.similarity is not None else args.strict:
         issues = sorted(set(issues) | set(_near_duplicates(corpus.articles, settings)))
     else:
@@ -102,22 +105,28 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from kb.retrieval.search import Searcher
 
     queries = read_queries(Path(args.file))
+    if args.split:
+        queries = [q for q in queries if q.split == args.split]
+        if not queries:
+            raise KbError(f"{args.file}: no queries in split `{args.split}`")
     searcher = Searcher.load(_settings(args))
 
-    def ranked(text: str) -> tuple[list[str], bool]:
+    def ranked(text: str) -> tuple[list[str], bool, tuple[str, ...]]:
         response = searcher.search(text, top_k=10)
-        return [hit.problem for hit in response.results], response.confident
+        top = response.results[0].scenarios if response.results else ()
+        return [hit.problem for hit in response.results], response.confident, top
 
     outcomes = run_eval(queries, ranked)
     table = breakdown(outcomes)
     if args.json:
         print(json.dumps({name: vars(s) for name, s in table.items()}), file=out)
     else:
-        print(f"{'group':<26}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'confident':>10}",
-              file=out)
+        print(f"{'group':<26}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'confident':>10}"
+              f"{'right|conf':>11}{'scen@1':>8}", file=out)
         for name, s in table.items():
             print(f"{name:<26}{s.n:>5}{s.hit1:>8.3f}{s.hit3:>8.3f}{s.mrr10:>8.3f}"
-                  f"{s.confident:>10.3f}", file=out)
+                  f"{s.confident:>10.3f}{s.right_when_confident:>11.3f}{s.scenario_hit1:>8.3f}",
+                  file=out)
     if args.no_match:
         lines = [line for line in Path(args.no_match).read_text("utf-8").splitlines()
                  if line.strip()]
@@ -186,6 +195,41 @@ def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if args.check and any(c.gap for c in cells) else 0
 
 
+def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    import json as _json
+    import time
+
+    from kb.retrieval.evaluate import read_queries
+    from kb.retrieval.search import Searcher
+    from kb.retrieval.train import fit, prepare, training_texts
+
+    settings = load_settings({**vars(_settings(args)), "model": "none"})
+    target = Path(args.out) if args.out else _settings(args).model_path
+    if target is None:
+        raise KbError("KB_MODEL=none: pass --out FILE to say where the model goes")
+    real_path = Path(args.real)
+    real = read_queries(real_path)
+    sources = [_json.loads(line).get("source", "") for line in
+               real_path.read_text("utf-8").splitlines() if line.strip()]
+    searcher = Searcher.load(settings)
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    texts = training_texts(real, read_queries(Path(args.authored)), searcher, sources)
+    model, report = fit(searcher, prepare(searcher, texts, progress), progress)
+    model.save(target)
+    print(f"wrote {target} in {time.perf_counter() - started:.0f} s "
+          f"({model.trained_on['texts']} ranked texts, {model.trained_on['classifier_texts']} "
+          "classifier texts; test splits not read)", file=out)
+    for lang, figures in report.items():
+        print(f"  {lang}: out-of-fold on train: " + ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()),
+            file=out)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     from kb.retrieval.bench import run_benchmarks
 
@@ -196,6 +240,43 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_diagnose(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.content.articles import load_corpus
+    from kb.diagnose import diagnose_bytes, load_rules, read_bytes, rules_path
+    from kb.service.diagnosis import fix_step_lookup, render_findings
+
+    settings = _settings(args)
+    name = "stdin" if args.file == "-" else args.file
+    data = read_bytes(None, sys.stdin.buffer) if args.file == "-" else read_bytes(Path(args.file))
+    result = diagnose_bytes(data, load_rules(rules_path(settings.articles_dir)), name)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
+    else:
+        steps = fix_step_lookup(load_corpus(settings.articles_dir).articles)
+        print(render_findings(result, args.lang or "en", step_text=steps), file=out)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import os
+
+    import uvicorn
+
+    # Workers are separate processes that build their settings from KB_* variables.
+    for variable, value in (("KB_ARTICLES_DIR", args.articles), ("KB_INDEX_DIR", args.index),
+                            ("KB_ENCODERS", args.encoders)):
+        if value:
+            os.environ[variable] = value
+    # Each worker searches on its own core share: more encoder threads only oversubscribe.
+    os.environ.setdefault("KB_THREADS", str(max(1, (os.cpu_count() or 1) // args.workers)))
+    _settings(args)  # report a bad KB_* value here, once, not in every worker
+    print(f"serving http://{args.host}:{args.port} (API docs at /docs, widget demo at /demo)",
+          file=out, flush=True)
+    uvicorn.run("kb.api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The `kb` argument parser."""
     top = argparse.ArgumentParser(
@@ -203,7 +284,8 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--articles", help="articles folder (default: articles, KB_ARTICLES_DIR)")
     common.add_argument("--index", help="index folder (default: .kb-index, KB_INDEX_DIR)")
-    common.add_argument("--encoders", help="comma-separated encoders: use, minilm, st:<folder>")
+    common.add_argument("--encoders",
+                        help="comma-separated encoders: use, e5, minilm, st:<folder>")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lint = commands.add_parser("lint", parents=[common], help="check articles")
@@ -233,6 +315,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="JSONL of {q, problem, scenario, lang[, split]}")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--misses", action="store_true", help="list queries not ranked first")
+    evaluate.add_argument("--split", help="only the queries of this split (e.g. test)")
     evaluate.add_argument("--no-match", help="text file of out-of-scope queries, one per line: "
                           "reports how many get a confident answer")
     evaluate.add_argument("--min-hit1", type=float, help="fail below this hit@1 (overall and "
@@ -261,12 +344,34 @@ def parser() -> argparse.ArgumentParser:
                        "missing a language")
     cover.set_defaults(func=cmd_coverage)
 
+    train = commands.add_parser("train", parents=[common],
+                                help="fit the learned ranker on the train splits")
+    train.add_argument("--real", default="eval/real.jsonl")
+    train.add_argument("--authored", default="eval/queries.jsonl")
+    train.add_argument("--out", help="model file (default: models/ranker-<encoders>.json)")
+    train.set_defaults(func=cmd_train)
+
     bench = commands.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument("--synthetic", default="10000,100000",
                        help="comma-separated synthetic corpus sizes in chunks ('' to skip)")
     bench.add_argument("--queries", default="eval/queries.jsonl")
     bench.add_argument("--repeats", type=int, default=3)
     bench.set_defaults(func=cmd_bench)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the HTTP API and widget")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+
+    diag = commands.add_parser("diagnose", parents=[common], help="findings from a pasted "
+                               "webrtc-internals dump, getStats() JSON, SDK log or text")
+    diag.add_argument("file", help="the artefact, or - to read stdin")
+    diag.add_argument("--lang", choices=["en", "zh"], help="language of the report")
+    diag.add_argument("--json", action="store_true", help="findings and observations as JSON")
+    diag.set_defaults(func=cmd_diagnose)
     return top
 
 

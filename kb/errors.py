@@ -31,3 +31,7 @@ class GlossaryError(ConfigError):
 
 class BuildError(KbError):
     """`kb build --strict` found errors in the articles."""
+
+
+class DiagnoseError(KbError):
+    """A pasted or attached artefact cannot be read (malformed, binary, too big, unknown)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,41 @@ class Settings:
     """Chunk count above which vectors use an HNSW index instead of exact search."""
     max_age_days: int = 365
     """`kb lint` warns when `last_reviewed` is older than this (KB_MAX_AGE_DAYS)."""
-    db_path: Path = Path(".kb-data/kb.sqlite3")
-    """SQLite file for the search log and feedback (KB_DB)."""
+    db_path: str = ".kb-data/kb.sqlite3"
+    """Search log and feedback: a SQLite file, or a `postgresql://` URL shared by several
+    servers (KB_DB)."""
     log_searches: bool = True
     """Record searches and feedback in `db_path` (KB_LOG=0 turns it off)."""
+    model: str = "auto"
+    """Learned ranker: `auto` (models/ranker-<encoders>.json when present), `none` (rank by
+    fusion), or a model file path (KB_MODEL)."""
     public_url: str = ""
     """The app's address for links in tickets; default: the address the browser used
     (KB_PUBLIC_URL)."""
+    admin_token: str = field(default="", repr=False)
+    """Bearer token for the HTTP API's writers' exports; empty turns them off (KB_ADMIN_TOKEN)."""
+    cors_origins: tuple[str, ...] = ()
+    """Web origins allowed to call the HTTP API from a browser (KB_CORS_ORIGINS, comma-separated;
+    none by default)."""
+    rate_limit: str = "120/minute"
+    """Requests per client address on the public HTTP endpoints, in `limits` notation such as
+    `120/minute`; `off` turns it off (KB_RATE_LIMIT)."""
+    mode: str = "public"
+    """The app's audience: `public` (search and articles only; the writers' view needs the staff
+    token) or `staff` (everything, for an internal address such as `make run` on localhost)
+    (KB_MODE)."""
+    staff_token: str = field(default="", repr=False)
+    """Secret that unlocks the staff tools in a public app; empty keeps them locked. Streamlit
+    secrets `staff_token` also works (KB_STAFF_TOKEN)."""
+
+    @property
+    def model_path(self) -> Path | None:
+        """The ranker model file to use, or None to rank by fusion."""
+        if self.model == "none":
+            return None
+        if self.model == "auto":
+            return Path("models") / f"ranker-{'+'.join(self.encoders)}.json"
+        return Path(self.model)
 
     @property
     def glossary_path(self) -> Path:
@@ -57,7 +85,10 @@ _ENV = {
     "encoders": "KB_ENCODERS", "threads": "KB_THREADS", "confidence_threshold": "KB_CONFIDENCE",
     "supported_threshold": "KB_SUPPORTED_CONFIDENCE",
     "hnsw_threshold": "KB_HNSW_THRESHOLD", "max_age_days": "KB_MAX_AGE_DAYS", "db_path": "KB_DB",
-    "log_searches": "KB_LOG", "public_url": "KB_PUBLIC_URL",
+    "log_searches": "KB_LOG", "public_url": "KB_PUBLIC_URL", "model": "KB_MODEL",
+    "admin_token": "KB_ADMIN_TOKEN",
+    "cors_origins": "KB_CORS_ORIGINS", "rate_limit": "KB_RATE_LIMIT",
+    "mode": "KB_MODE", "staff_token": "KB_STAFF_TOKEN",
 }
 
 
@@ -89,6 +120,8 @@ def _convert(name: str, raw: Any) -> Any:
             return value
         if kind == "float":
             return float(raw)
+        if name == "mode" and raw not in ("public", "staff"):
+            raise ValueError("expected public or staff")
     except ValueError as exc:
         raise ConfigError(f"invalid value {raw!r} for {_ENV[name]} / {name}: {exc}") from exc
     return raw

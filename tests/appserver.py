@@ -1,21 +1,48 @@
-"""Start the Streamlit app on a free local port (for the browser test and the app benchmark)."""
+"""Start the Streamlit app on a free local port (for the browser test and the app benchmark).
+
+The server runs from the repository root, so `.streamlit/config.toml` (the production settings)
+applies; its output goes to a run log file that tests can read for warnings.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic",
                  "--no-first-run"]
+WARNING_LINE = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback|Warning:|deprecat|overflow",
+                          re.IGNORECASE)
+"""A run-log line a support desk should never see: a logged warning or error, a Python warning
+(`DeprecationWarning: …`), a traceback, or a file-watcher overflow."""
+
+
+@dataclass(frozen=True)
+class AppServer:
+    """A running app."""
+
+    url: str
+    ready_seconds: float
+    """From process start until the health endpoint answered."""
+    log: Path
+    """The server's stdout and stderr."""
+
+    def warnings(self) -> list[str]:
+        """Lines of the run log so far that are warnings, errors or tracebacks."""
+        text = self.log.read_text("utf-8", errors="replace")
+        return [line for line in text.splitlines() if WARNING_LINE.search(line)]
 
 
 def free_port() -> int:
@@ -26,16 +53,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: Mapping[str, str], timeout: float = 60) -> Iterator[tuple[str, float]]:
-    """Run `streamlit run app.py`; yields (url, seconds until the server answered health)."""
+def running_app(env: Mapping[str, str], timeout: float = 60) -> Iterator[AppServer]:
+    """Run `streamlit run app.py` with the repository's config; yields the running server."""
     port = free_port()
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        env={**os.environ, **env}, cwd=APP.parent, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT)
+    log_dir = Path(tempfile.mkdtemp(prefix="kb-app-"))
+    log = log_dir / "run.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+             "--server.address", "127.0.0.1"],
+            env={**os.environ, **env}, cwd=APP.parent, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -46,13 +74,14 @@ def running_app(env: Mapping[str, str], timeout: float = 60) -> Iterator[tuple[s
             except OSError:
                 pass
             if process.poll() is not None or time.perf_counter() - started > timeout:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                raise RuntimeError(f"the app did not start on {url}:\n{output}")
+                raise RuntimeError(f"the app did not start on {url}:\n"
+                                   + log.read_text("utf-8", errors="replace"))
             time.sleep(0.2)
-        yield url, time.perf_counter() - started
+        yield AppServer(url, time.perf_counter() - started, log)
     finally:
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()

@@ -31,6 +31,7 @@ class HashingEncoder:
     name = "fake"
     dim = 256
     languages = None
+    fingerprint = "hashing/dim256"
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -42,6 +43,9 @@ class HashingEncoder:
             for token in tokens(text) or ["\u2205"]:
                 out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
 
 
 @pytest.fixture

@@ -88,7 +88,9 @@ def test_new_scaffolds_a_pair_that_lint_flags_until_filled(tmp_path, capsys):
         "room-noise.en.md", "room-noise.zh.md"]
     code, out, _ = run(["lint", str(tmp_path), "--no-similarity"], capsys)
     assert code == 1
-    assert "room-noise.en.md:23: error: the fix is empty" in out
+    fix_line = (tmp_path / "voice-room/room-noise.en.md").read_text().splitlines().index(
+        "## Fix") + 1
+    assert f"room-noise.en.md:{fix_line}: error: the fix is empty" in out
     assert "room-noise.zh.md:4: error: replace the placeholder title" in out
     assert "missing front matter" not in out and "unknown" not in out
     code, _, err = run(["new", "room-noise", "--scenario", "voice-room", "--problem", "noise",
@@ -122,10 +124,13 @@ def fill_scaffold(path, title: str, symptom: str, step: str) -> None:
     front = front.replace("(how a customer would say it)", symptom).replace(
         "(how an end user would say it)", symptom + " again").replace(
         "（客户会怎么说）", symptom).replace("（终端用户会怎么说）", symptom + "，一直这样")
-    sections = body.strip().split("\n\n")
-    filled = [f"{heading}\n\n1. {step}" if n == 2 else f"{heading}\n\nText."
-              for n, heading in enumerate(sections)]
-    path.write_text(f"---\n{front}\n---\n\n" + "\n\n".join(filled) + "\n", encoding="utf-8")
+    lines = []
+    for line in body.splitlines():
+        lines.append(line)
+        if line.startswith("## "):
+            fix = line in ("## Fix", "## 解决方法")
+            lines += ["", f"1. {step}" if fix else "Text. Text."]
+    path.write_text(f"---\n{front}\n---\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_a_writer_adds_an_article_and_finds_it_after_build(tiny_settings, capsys):

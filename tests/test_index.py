@@ -10,7 +10,7 @@ from conftest import TODAY
 
 from kb.content.articles import load_corpus
 from kb.errors import BuildError, IndexMismatchError, IndexMissingError
-from kb.retrieval.index import CURRENT, build_index, load_index, read_manifest, stale_files
+from kb.retrieval.index import CURRENT, FORMAT_VERSION, build_index, load_index, read_manifest, stale_files
 from kb.retrieval.search import Searcher
 
 QUERIES = ["black screen camera", "我能听到自己的声音", "join keeps timing out"]
@@ -29,8 +29,9 @@ def test_build_save_load_gives_the_same_results(tiny_settings, tiny_searcher):
 def test_the_index_is_plain_files_with_a_manifest(tiny_settings, tiny_searcher):
     folder = (tiny_settings.index_dir / CURRENT).resolve()
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
-    assert manifest["encoders"] == [{"name": "fake", "dim": 256, "kind": "flat"}]
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["encoders"] == [{"name": "fake", "dim": 256, "kind": "flat",
+                                     "fingerprint": "hashing/dim256"}]
     assert manifest["articles"] == 6
     assert set(manifest["corpus"]) == {
         "general/black-screen.en.md", "general/black-screen.zh.md", "general/join-fail.en.md",

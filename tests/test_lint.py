@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -43,6 +44,7 @@ def test_warnings_fail_only_in_strict_mode(tmp_path):
     (tmp_path / "a.zh.md").write_text(
         (DATA / "articles/voice-room/room-echo.zh.md").read_text()
         .replace("last_reviewed: 2026-10-01", "last_reviewed: 2020-01-01"))
+    shutil.copytree(DATA / "articles/pages", tmp_path / "pages")
     assert run_lint(str(tmp_path), "--no-similarity")[0] == 0
     code, output = run_lint(str(tmp_path), "--no-similarity", "--strict")
     assert code == 1
@@ -105,3 +107,70 @@ def test_glossary_problems_are_reported_with_their_line(tmp_path, text, expected
     code, output = run_lint(str(tmp_path), "--no-similarity")
     assert code == 1
     assert f"{tmp_path}/{expected}" in output
+
+
+# -- rules for articles an agent can act on, and bounded input ------------------------------
+
+
+def good_pair(tmp_path):
+    for lang in ("en", "zh"):
+        source = DATA / f"articles/voice-room/room-echo.{lang}.md"
+        (tmp_path / f"room-echo.{lang}.md").write_text(source.read_text())
+    shutil.copytree(DATA / "articles/pages", tmp_path / "pages")
+    return tmp_path
+
+
+def test_ascii_quotes_in_chinese_prose_are_flagged_but_not_in_code(tmp_path):
+    root = good_pair(tmp_path)
+    path = root / "room-echo.zh.md"
+    path.write_text(path.read_text().replace("- **客户可查：** 现象消失。",
+                                             '- **客户可查：** 现象"消失"。`a "b"`'))
+    code, output = run_lint(str(root), "--no-similarity")
+    assert code == 0 and output.count("half-width punctuation") == 1
+
+
+def test_a_bare_code_in_three_articles_is_flagged_and_a_qualified_one_is_not(tmp_path):
+    root = good_pair(tmp_path)
+    source = (root / "room-echo.en.md").read_text()
+    for n in range(3):
+        for lang in ("en", "zh"):
+            text = (root / f"room-echo.{lang}.md").read_text()
+            (root / f"echo-{n}.{lang}.md").write_text(
+                text.replace("id: room-echo", f"id: echo-{n}")
+                .replace("error_codes: []", 'error_codes: ["1006", "WebSocket 1013"]'))
+    assert "I hear my own voice back" in source
+    _, output = run_lint(str(root), "--no-similarity")
+    assert "error code `1006` is listed by 3 articles" in output
+    assert "1013" not in output
+
+
+def test_platform_stamps_older_than_the_newest_are_flagged(tmp_path):
+    root = good_pair(tmp_path)
+    (root / "platforms.yaml").write_text("newest: {android: 17, ios: 26}\n")
+    _, output = run_lint(str(root), "--no-similarity")
+    assert "checked against older versions (android 16 < 17)" in output
+
+
+def test_terms_list_names_the_preferred_word(tmp_path):
+    root = good_pair(tmp_path)
+    (root / "terms.yaml").write_text('- avoid: "现象消失"\n  use: "问题解决"\n')
+    _, output = run_lint(str(root), "--no-similarity")
+    assert "term `现象消失`: write `问题解决`" in output
+
+
+def test_links_resolve_to_ids_across_folders(tmp_path):
+    root = good_pair(tmp_path)
+    path = root / "room-echo.en.md"
+    path.write_text(path.read_text() + "\nSee [policies](policies.en.md).\n")
+    _, output = run_lint(str(root), "--no-similarity")
+    assert "no article or page with id `policies` in `en`" in output
+
+
+@pytest.mark.parametrize("content, message", [
+    ("---\n" + "x" * 300_000, "over the 256 KB limit"),
+    ("---\nid: a\n" + "y" * 5000 + "\n", "line is 5000 characters long"),
+])
+def test_huge_files_and_lines_are_refused_unparsed(tmp_path, content, message):
+    (tmp_path / "dump.en.md").write_text(content)
+    code, output = run_lint(str(tmp_path), "--no-similarity")
+    assert code == 1 and message in output

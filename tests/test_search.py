@@ -82,7 +82,7 @@ def test_no_confident_match_below_the_threshold(tiny_searcher):
 
 def test_json_contract(tiny_searcher):
     data = tiny_searcher.search("black screen", top_k=2).to_json()
-    assert set(data) == {"query", "confident", "results"}
+    assert set(data) == {"query", "confident", "match", "results"}
     assert list(data["results"][0]) == ["id", "title", "problem", "scenarios", "lang",
                                         "severity", "score", "fix", "path"]
     assert data["results"][0]["scenarios"] == ["general"]

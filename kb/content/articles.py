@@ -19,15 +19,22 @@ from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kb.content.issues import Issue
-from kb.content.taxonomy import LANGS, PLATFORMS, PROBLEMS, SCENARIOS, SEVERITIES
+from kb.content.taxonomy import (
+    LANGS,
+    PLATFORM_VERSIONS,
+    PLATFORMS,
+    PROBLEMS,
+    SCENARIOS,
+    SEVERITIES,
+)
 from kb.errors import ArticleError
 
-SECTION_KEYS: tuple[str, ...] = ("symptoms", "causes", "fix", "verify", "escalate")
+SECTION_KEYS: tuple[str, ...] = ("triage", "symptoms", "causes", "fix", "verify", "escalate")
 SECTION_HEADINGS: dict[str, dict[str, str]] = {
-    "en": {"symptoms": "Symptoms", "causes": "Causes", "fix": "Fix", "verify": "Verify",
-           "escalate": "Escalate"},
-    "zh": {"symptoms": "现象", "causes": "原因", "fix": "解决方法", "verify": "验证",
-           "escalate": "升级"},
+    "en": {"triage": "Quick triage", "symptoms": "Symptoms", "causes": "Causes", "fix": "Fix",
+           "verify": "Verify", "escalate": "Escalate"},
+    "zh": {"triage": "快速判断", "symptoms": "现象", "causes": "原因", "fix": "解决方法",
+           "verify": "验证", "escalate": "升级"},
 }
 # Headings are matched case-insensitively in either language, with a few common variants.
 _HEADING_ALIASES: dict[str, str] = {
@@ -40,10 +47,16 @@ REQUIRED_FIELDS: tuple[str, ...] = (
     "id", "lang", "title", "problem", "scenarios", "severity", "symptoms", "platforms",
     "last_reviewed", "owner",
 )
-OPTIONAL_FIELDS: tuple[str, ...] = ("error_codes",)
+OPTIONAL_FIELDS: tuple[str, ...] = ("error_codes", "metrics", "references", "platforms_checked")
+PAGE_FIELDS: tuple[str, ...] = ("id", "lang", "kind", "title", "last_reviewed", "owner")
+"""A shared page (`kind: page`: policies, log collection) that articles link to; not indexed."""
 MIN_SYMPTOMS = 6
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 IGNORED_FILES = ("README.md",)
+MAX_FILE_BYTES = 256 * 1024
+"""Articles above this size are refused unread: a pasted log dump is not an article."""
+MAX_LINE_CHARS = 4000
+"""A longer line is a pasted blob, not prose."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,16 @@ class Article:
     owner: str
     """Who keeps the article current."""
     error_codes: tuple[str, ...] = ()
-    """SDK error or warning codes and log signatures that point to this problem."""
+    """SDK error or warning codes and log signatures that point to this problem; a code that
+    several articles share is qualified by its source ("TURN 401", "Agora 110")."""
+    metrics: tuple[str, ...] = ()
+    """Stats and callback field names the article reads (keyword leg only, never exact)."""
+    references: tuple[str, ...] = ()
+    """Public pages the facts were checked against ("Page title — site")."""
+    platforms_checked: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    """Platform versions the platform facts were checked against, e.g. {android: 16, ios: 26}."""
+    kind: str = "article"
+    """`article` (indexed) or `page` (a shared page articles link to)."""
     sections: tuple[Section, ...] = ()
     """Recognised body sections, in file order."""
     links: tuple[Link, ...] = ()
@@ -202,6 +224,15 @@ class _Fields:
             items.append(item.strip())
         return tuple(items)
 
+    def versions(self, name: str) -> dict[str, int]:
+        value = self.data.get(name) or {}
+        if not isinstance(value, dict) or not all(
+                k in PLATFORM_VERSIONS and isinstance(v, int) for k, v in value.items()):
+            self.error(name, f"`{name}` must map platforms ({', '.join(PLATFORM_VERSIONS)}) "
+                       "to major versions, e.g. {android: 16, ios: 26, chrome: 142}")
+            return {}
+        return dict(value)
+
     def date(self, name: str) -> dt.date:
         value = self.data.get(name)
         if isinstance(value, dt.datetime):
@@ -215,9 +246,10 @@ class _Fields:
             return dt.date.min
 
 
-def _sections(tokens: list[Token], lines: list[str], path: str) -> tuple[
+def _sections(tokens: list[Token], lines: list[str], path: str, free: bool = False) -> tuple[
         list[Section], list[Issue]]:
-    """Split the body at level-2 headings and recognise the standard sections."""
+    """Split the body at level-2 headings and recognise the standard sections (`free`: a
+    page, whose sections are keyed by their heading)."""
     issues: list[Issue] = []
     headings = [
         (i, tok) for i, tok in enumerate(tokens)
@@ -229,7 +261,7 @@ def _sections(tokens: list[Token], lines: list[str], path: str) -> tuple[
         line = tok.map[0] + 1
         if tok.tag == "h1":
             continue
-        key = _HEADING_ALIASES.get(title.lower())
+        key = slug(title) if free else _HEADING_ALIASES.get(title.lower())
         if key is None:
             issues.append(Issue(path, line, "warning",
                                 f"unknown section `## {title}`; standard sections are "
@@ -248,6 +280,11 @@ def _sections(tokens: list[Token], lines: list[str], path: str) -> tuple[
             ordered=any(t.type == "ordered_list_open" for t in body),
         ))
     return sections, issues
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor: lower case, words joined by dashes (Chinese kept)."""
+    return "-".join(re.findall(r"[\w]+", heading.lower()))
 
 
 def _top_level_items(body: list[Token]) -> tuple[str, ...]:
@@ -304,15 +341,18 @@ def parse_article(path: str, text: str) -> tuple[Article | None, list[Issue]]:
 
     lines, duplicates = _field_lines(front.content, first_field_line)
     fields = _Fields(path, data, lines)
+    is_page = data.get("kind") == "page"
+    required = PAGE_FIELDS if is_page else REQUIRED_FIELDS
+    allowed = required + (("references",) if is_page else OPTIONAL_FIELDS)
     for name, line in duplicates:
         fields.issues.append(Issue(path, line, "error", f"field `{name}` appears twice"))
-    for name in REQUIRED_FIELDS:
+    for name in required:
         if name not in data:
             fields.issues.append(Issue(path, 1, "error", f"missing required field `{name}`"))
     for name in data:
-        if name not in REQUIRED_FIELDS + OPTIONAL_FIELDS:
+        if name not in allowed:
             fields.error(str(name), f"unknown field `{name}`; allowed fields: "
-                         + ", ".join(REQUIRED_FIELDS + OPTIONAL_FIELDS))
+                         + ", ".join(allowed))
     if any(issue.message.startswith("missing required") for issue in fields.issues):
         return None, fields.issues
 
@@ -320,7 +360,15 @@ def parse_article(path: str, text: str) -> tuple[Article | None, list[Issue]]:
     if article_id and not ID_PATTERN.match(article_id):
         fields.error("id", f"id `{article_id}` must be lowercase letters, digits and dashes")
     source_lines = text.splitlines(keepends=True)
-    sections, section_issues = _sections(tokens, source_lines, path)
+    sections, section_issues = _sections(tokens, source_lines, path, free=is_page)
+    if is_page:
+        return Article(
+            path=path, id=article_id, lang=fields.choice("lang", LANGS, "language"),
+            title=fields.text("title"), problem="", scenarios=(), severity="", symptoms=(),
+            platforms=(), last_reviewed=fields.date("last_reviewed"), owner=fields.text("owner"),
+            references=fields.strings("references", required=False), kind="page",
+            sections=tuple(sections), links=tuple(_links(tokens)), field_lines=lines,
+        ), fields.issues + section_issues
     article = Article(
         path=path,
         id=article_id,
@@ -334,6 +382,9 @@ def parse_article(path: str, text: str) -> tuple[Article | None, list[Issue]]:
         last_reviewed=fields.date("last_reviewed"),
         owner=fields.text("owner"),
         error_codes=fields.strings("error_codes", required=False),
+        metrics=fields.strings("metrics", required=False),
+        references=fields.strings("references", required=False),
+        platforms_checked=fields.versions("platforms_checked"),
         sections=tuple(sections),
         links=tuple(_links(tokens)),
         field_lines=lines,
@@ -345,6 +396,11 @@ def read_article(path: Path, display_path: str | None = None) -> tuple[Article |
     """Read and parse one article file; unreadable or non-UTF-8 files become issues."""
     name = display_path or str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Issue(name, 1, "error", f"file is {size // 1024} KB, over the "
+                                f"{MAX_FILE_BYTES // 1024} KB limit for an article; move logs "
+                                "and dumps out of the articles folder")]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Issue(name, 0, "error", f"cannot read file: {exc.strerror}")]
@@ -354,6 +410,10 @@ def read_article(path: Path, display_path: str | None = None) -> tuple[Article |
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Issue(name, line, "error",
                             f"file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            return None, [Issue(name, number, "error", f"line is {len(line)} characters long, "
+                                f"over the {MAX_LINE_CHARS} limit; wrap prose, move blobs out")]
     return parse_article(name, text)
 
 
@@ -378,6 +438,8 @@ class Corpus:
     """Parse issues, in file order."""
     root: str
     """The folder that was read."""
+    pages: tuple[Article, ...] = ()
+    """Shared pages (`kind: page`) the articles link to."""
 
 
 def load_corpus(root: Path) -> Corpus:
@@ -385,13 +447,14 @@ def load_corpus(root: Path) -> Corpus:
     if not root.exists():
         raise ArticleError(f"{root}: no such folder; pass the articles folder, e.g. `articles/`")
     articles: list[Article] = []
+    pages: list[Article] = []
     issues: list[Issue] = []
     for path in article_files(root):
         article, found = read_article(path)
         issues.extend(found)
         if article is not None:
-            articles.append(article)
-    return Corpus(tuple(articles), tuple(issues), str(root))
+            (pages if article.kind == "page" else articles).append(article)
+    return Corpus(tuple(articles), tuple(issues), str(root), tuple(pages))
 
 
 def article_to_dict(article: Article) -> dict[str, Any]:
@@ -412,6 +475,8 @@ def article_from_dict(data: dict[str, Any]) -> Article:
             "symptoms": tuple(data["symptoms"]),
             "platforms": tuple(data["platforms"]),
             "error_codes": tuple(data["error_codes"]),
+            "metrics": tuple(data.get("metrics", ())),
+            "references": tuple(data.get("references", ())),
             "last_reviewed": dt.date.fromisoformat(data["last_reviewed"]),
             "sections": tuple(Section(**{**s, "steps": tuple(s["steps"])})
                               for s in data["sections"]),

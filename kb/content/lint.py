@@ -27,6 +27,63 @@ DEFAULT_MAX_AGE_DAYS = 365
 NEAR_DUPLICATE_THRESHOLD = 0.95
 """Distinct articles on one problem in two scenarios reach 0.92 with `use`; copies score 0.99+."""
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_ARTICLE_LINK = re.compile(r"(?:^|/)([a-z0-9]+(?:-[a-z0-9]+)*)\.(en|zh)\.md$")
+TRIAGE_LIMIT = {"en": 120, "zh": 250}
+"""Quick triage length: English words, Chinese characters (read on a live ticket)."""
+_HAN = r"[\u4e00-\u9fff]"
+_HALF_WIDTH = re.compile(rf"{_HAN}[\"',:;!?()]|[\"',:;!?()]{_HAN}|{_HAN}\s*\"|\"\s*{_HAN}")
+_CODE_SPANS = re.compile(r"`[^`]*`|\]\([^)]*\)|https?://\S+")
+MAX_SHARED_CODE = 2
+"""An unqualified error code may name at most this many articles, or it stops being exact."""
+
+
+def article_link(target: str) -> tuple[str, str] | None:
+    """`(id, lang)` when a link target names an article or page file (`<id>.<lang>.md`)."""
+    match = _ARTICLE_LINK.search(target.split("#", 1)[0])
+    return (match.group(1), match.group(2)) if match else None
+
+
+def is_qualified(code: str) -> bool:
+    """"TURN 401", "Agora 110": the source is named, so a shared number stays exact."""
+    return len(code.split()) > 1
+
+
+def _agent_checks(article: Article) -> list[Issue]:
+    """What makes an article usable on a live ticket: triage, SDK mapping, a check the
+    customer can do, how to collect logs, references, house style (warnings)."""
+    issues: list[Issue] = []
+    zh = article.lang == "zh"
+
+    def warn(line: int, message: str) -> None:
+        issues.append(Issue(article.path, line, "warning", message))
+
+    triage = article.section("triage")
+    if triage is not None:
+        size = len(re.findall(_HAN, triage.text)) if zh else len(triage.text.split())
+        if size > TRIAGE_LIMIT[article.lang]:
+            unit = "characters" if zh else "words"
+            warn(triage.line, f"quick triage is {size} {unit}; keep it within "
+                 f"{TRIAGE_LIMIT[article.lang]} so an agent reads it on a live ticket")
+    fix, verify, escalate = (article.section(k) for k in ("fix", "verify", "escalate"))
+    if fix is not None and "### " not in fix.markdown.split("\n", 1)[-1] + "\n" \
+            and "| Agora" not in fix.markdown:
+        warn(fix.line, "the Fix has no `### SDK mapping` table (Agora RTC 4.x first)")
+    if verify is not None and not re.search(r"Customer check|客户可查", verify.markdown):
+        warn(verify.line, "Verify needs a `**Customer check:**` bullet: a signal the customer "
+             "or agent can check without a lab")
+    if escalate is not None and "collect-logs." not in escalate.markdown:
+        warn(escalate.line, "Escalate should link the log collection page (collect-logs."
+             f"{article.lang}.md)")
+    if not article.references:
+        warn(1, "no `references:`; list the public pages the facts were checked against")
+    if zh:
+        for section in article.sections:
+            for offset, raw in enumerate(section.markdown.splitlines(), start=1):
+                line = _CODE_SPANS.sub(" ", raw)
+                if _HALF_WIDTH.search(line):
+                    warn(section.line + 1 + offset, "half-width punctuation or ASCII quotes in "
+                         "Chinese prose; use full-width （，。：；“”）")
+    return issues
 
 
 def lint_article(article: Article, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS,
@@ -48,7 +105,9 @@ def lint_article(article: Article, today: dt.date, max_age_days: int = DEFAULT_M
     headings = SECTION_HEADINGS.get(article.lang, SECTION_HEADINGS["en"])
     for key in SECTION_KEYS:
         if key not in present:
-            add(body_line, "error", f"missing required section `## {headings[key]}`")
+            # Articles written before the triage block still index; lint --strict asks for it.
+            add(body_line, "warning" if key == "triage" else "error",
+                f"missing required section `## {headings[key]}`")
     for key in set(present):
         if present.count(key) > 1:
             second = [s for s in article.sections if s.key == key][1]
@@ -63,7 +122,7 @@ def lint_article(article: Article, today: dt.date, max_age_days: int = DEFAULT_M
 
     fix = article.section("fix")
     if fix is not None:
-        if not fix.text:
+        if not fix.steps:
             add(fix.line, "error", f"the fix is empty: write numbered steps under "
                 f"`## {fix.heading}`")
         elif not fix.ordered:
@@ -83,10 +142,12 @@ def lint_article(article: Article, today: dt.date, max_age_days: int = DEFAULT_M
             add(article.line_of("last_reviewed"), "warning",
                 f"`last_reviewed` {article.last_reviewed} is in the future")
 
+    issues.extend(_agent_checks(article))
     for link in article.links:
         target = link.target.split("#", 1)[0]
-        if not target or _SCHEME.match(target) or target.startswith("//"):
-            continue
+        if not target or _SCHEME.match(target) or target.startswith("//") \
+                or _ARTICLE_LINK.search(target):
+            continue  # links to articles resolve by id, across folders (lint_corpus)
         resolved = Path(path).parent / target
         if not file_exists(resolved):
             add(link.line, "error", f"link to `{link.target}` points to a file that does not "
@@ -132,6 +193,65 @@ def lint_corpus(articles: Sequence[Article]) -> list[Issue]:
                                         f"`{name}` differs from the translation {en.path} "
                                         f"({getattr(zh, name)} vs {getattr(en, name)})"))
     issues.extend(_symptom_collisions(articles))
+    issues.extend(_shared_codes(seen.values()))
+    return issues
+
+
+def _shared_codes(articles: Iterable[Article]) -> list[Issue]:
+    ids_of: dict[str, set[str]] = defaultdict(set)
+    first: dict[str, Article] = {}
+    for article in articles:
+        for code in article.error_codes:
+            if not is_qualified(code):
+                ids_of[code.lower()].add(article.id)
+                first.setdefault(code.lower(), article)
+    return [Issue(first[code].path, first[code].line_of("error_codes"), "warning",
+                  f"error code `{code}` is listed by {len(ids)} articles ("
+                  + ", ".join(sorted(ids)) + f"); qualify it (e.g. `TURN {code}`) or keep it in "
+                  f"at most {MAX_SHARED_CODE}, so an exact code still names one article")
+            for code, ids in sorted(ids_of.items()) if len(ids) > MAX_SHARED_CODE]
+
+
+def lint_links(articles: Sequence[Article], pages: Sequence[Article]) -> list[Issue]:
+    """Every link to `<id>.<lang>.md` names an existing article or page."""
+    known = {(a.id, a.lang) for a in (*articles, *pages)}
+    issues = []
+    for article in (*articles, *pages):
+        for link in article.links:
+            target = article_link(link.target)
+            if target and target not in known:
+                issues.append(Issue(article.path, link.line, "error",
+                                    f"link to `{link.target}`: no article or page with id "
+                                    f"`{target[0]}` in `{target[1]}`"))
+    return issues
+
+
+def lint_platforms(articles: Sequence[Article], newest: dict[str, int]) -> list[Issue]:
+    """Warn when an article's `platforms_checked` stamp is older than the newest versions."""
+    issues = []
+    for article in articles:
+        stale = [f"{p} {v} < {newest[p]}" for p, v in article.platforms_checked.items()
+                 if p in newest and v < newest[p]]
+        if stale:
+            issues.append(Issue(article.path, article.line_of("platforms_checked"), "warning",
+                                "platform facts checked against older versions ("
+                                + ", ".join(stale) + "); recheck them and update the stamp"))
+        elif not article.platforms_checked and article.kind == "article":
+            issues.append(Issue(article.path, 1, "warning",
+                                "no `platforms_checked:` stamp (e.g. {android: 16, ios: 26})"))
+    return issues
+
+
+def lint_terms(articles: Sequence[Article], terms: Sequence[tuple[str, str]]) -> list[Issue]:
+    """Warn on words the terms list replaces (regex `avoid` → `use`)."""
+    issues = []
+    for article in articles:
+        for section in article.sections:
+            for offset, line in enumerate(section.markdown.splitlines(), start=1):
+                for avoid, use in terms:
+                    if re.search(avoid, line):
+                        issues.append(Issue(article.path, section.line + 1 + offset, "warning",
+                                            f"term `{avoid}`: write `{use}` (articles/terms.yaml)"))
     return issues
 
 
@@ -204,7 +324,29 @@ def lint_all(corpus: Corpus, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE
     for article in corpus.articles:
         issues.extend(lint_article(article, today, max_age_days, file_exists))
     issues.extend(lint_corpus(corpus.articles))
+    issues.extend(lint_links(corpus.articles, corpus.pages))
+    root = Path(corpus.root)
+    issues.extend(lint_platforms(corpus.articles, _newest_platforms(root / "platforms.yaml")))
+    issues.extend(lint_terms(corpus.articles, _terms(root / "terms.yaml")))
     return sorted(set(issues))
+
+
+def _newest_platforms(path: Path) -> dict[str, int]:
+    import yaml
+
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): int(v) for k, v in (data.get("newest") or {}).items()}
+
+
+def _terms(path: Path) -> list[tuple[str, str]]:
+    import yaml
+
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [(str(t["avoid"]), str(t["use"])) for t in data]
 
 
 def usable_articles(corpus: Corpus, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS,

@@ -16,6 +16,24 @@ _PLACEHOLDER_SYMPTOMS = {
 }
 
 
+_SKELETON = {
+    "en": {
+        "fix": "\n### SDK mapping\n\n| Knob | Agora RTC 4.x | TRTC | Web (WebRTC) |\n"
+               "| --- | --- | --- | --- |\n",
+        "verify": "\n- **Customer check:** \n",
+        "escalate": "\n- **Confirm before escalating:** \n"
+                    "- [How to collect SDK logs](collect-logs.en.md)\n",
+    },
+    "zh": {
+        "fix": "\n### SDK 对照\n\n| Knob | Agora RTC 4.x | TRTC | Web (WebRTC) |\n"
+               "| --- | --- | --- | --- |\n",
+        "verify": "\n- **客户可查：** \n",
+        "escalate": "\n- **升级前确认：** \n- [如何收集 SDK 日志](collect-logs.zh.md)\n",
+    },
+}
+"""What every article needs in these sections (lint asks for them), ready to fill."""
+
+
 def is_placeholder(article_title: str, symptom: str = "") -> bool:
     """True for text `kb new` wrote that the writer has not replaced yet."""
     return article_title.startswith(PLACEHOLDER_TITLE_PREFIXES) or any(
@@ -26,7 +44,8 @@ def article_text(article_id: str, lang: str, problem: str, scenario: str, title:
                  owner: str, today: dt.date) -> str:
     """Front matter and empty standard sections for one language."""
     symptoms = "\n".join(f"  - \"{s}\"" for s in _PLACEHOLDER_SYMPTOMS[lang])
-    headings = "\n\n".join(f"## {SECTION_HEADINGS[lang][key]}\n" for key in SECTION_KEYS)
+    headings = "\n\n".join(f"## {SECTION_HEADINGS[lang][key]}\n{_SKELETON[lang].get(key, '')}"
+                             for key in SECTION_KEYS)
     return (
         "---\n"
         f"id: {article_id}\n"
@@ -38,6 +57,8 @@ def article_text(article_id: str, lang: str, problem: str, scenario: str, title:
         f"symptoms:\n{symptoms}\n"
         "platforms: [android, ios, web, windows, macos]\n"
         "error_codes: []\n"
+        "references: []\n"
+        "platforms_checked: {android: 16, ios: 26, chrome: 142}\n"
         f"last_reviewed: {today.isoformat()}\n"
         f"owner: {owner}\n"
         "---\n\n"

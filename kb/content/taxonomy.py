@@ -50,6 +50,9 @@ SEVERITIES: dict[str, dict[str, str]] = {
     },
 }
 
+PLATFORM_VERSIONS: tuple[str, ...] = ("android", "ios", "chrome", "windows", "macos")
+"""Platforms whose major version an article's `platforms_checked` stamp records."""
+
 PLATFORMS: dict[str, str] = {
     "android": "Android",
     "ios": "iOS",
@@ -65,3 +68,22 @@ LANGS: tuple[str, ...] = ("en", "zh")
 def label(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
     """The human label of a taxonomy key in `lang`, or the key itself if unknown."""
     return table.get(key, {}).get(lang, key)
+
+
+SCENARIO_TERMS: dict[str, tuple[str, ...]] = {
+    "live-show": ("live stream", "livestream", "live streaming", "streamer", "co-host", "cohost",
+                  "co-hosting", "pk battle", "pk", "viewers", "audience", "broadcaster", "anchor",
+                  "直播", "主播", "连麦", "观众", "秀场", "推流", "拉流", "美颜"),
+    "one-to-one": ("1v1", "1 v 1", "1-on-1", "1:1", "one-to-one", "one to one", "one on one",
+                   "video call", "calling app", "callee", "caller", "1对1", "一对一", "视频通话",
+                   "语音通话", "视频聊天", "单聊"),
+    "voice-room": ("voice room", "voice chat room", "audio room", "chat room", "mic seat",
+                   "karaoke", "语聊房", "语音房", "聊天室", "麦位", "上麦", "k歌", "连麦房",
+                   "房间"),
+    "game-voice": ("game", "gaming", "in-game", "player", "players", "teammate", "teammates",
+                   "minecraft", "unity", "unreal", "游戏", "开黑", "队友", "玩家", "团战"),
+    "conversational-ai": ("ai agent", "voice agent", "agent", "assistant", "bot", "llm", "tts",
+                          "stt", "asr", "realtime api", "chatgpt", "openai", "智能体", "ai 对话",
+                          "ai对话", "机器人", "大模型", "语音助手", "数字人"),
+}
+"""Words that name a scenario in a ticket; the ranker prefers that scenario's article."""

@@ -23,7 +23,9 @@ class EvalQuery:
     scenario: str
     lang: str
     split: str = "all"
-    """`dev` (tuned on), `heldout` (never tuned on), or `all` when unmarked."""
+    """`dev` / `train` (fitted or tuned on), `heldout` / `test` (never), `all` when unmarked."""
+    source: str = ""
+    """Where a real text was found (`owner/repo#123`); empty for authored queries."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Outcome:
     """1-based rank of the first result with the right problem; None if not in the top 10."""
     top_problems: tuple[str, ...]
     confident: bool
+    scenario_ok: bool = False
+    """The top answer has the right problem and the query's scenario (or is a general one)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class Scores:
     mrr10: float
     confident: float
     """Share of queries answered with a confident match."""
+    right_when_confident: float = 0.0
+    """Of the confident answers, the share whose top problem is right."""
+    scenario_hit1: float = 0.0
+    """Right problem and the query's scenario's (or a general) article first."""
 
 
 def read_queries(path: Path) -> list[EvalQuery]:
@@ -61,7 +69,7 @@ def read_queries(path: Path) -> list[EvalQuery]:
             data = json.loads(line)
             query = EvalQuery(q=str(data["q"]), problem=data["problem"],
                               scenario=data["scenario"], lang=data["lang"],
-                              split=data.get("split", "all"))
+                              split=data.get("split", "all"), source=data.get("source", ""))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}:{number}: expected a JSON object with q, problem, "
                               f"scenario and lang ({exc})") from exc
@@ -75,11 +83,14 @@ def read_queries(path: Path) -> list[EvalQuery]:
     return queries
 
 
-def outcome(query: EvalQuery, problems: Sequence[str], confident: bool) -> Outcome:
-    """Score one ranking (the problem keys of the results, best first)."""
+def outcome(query: EvalQuery, problems: Sequence[str], confident: bool,
+            top_scenarios: Sequence[str] = ()) -> Outcome:
+    """Score one ranking (the problem keys of the results, best first; the top result's
+    scenarios)."""
     rank = next((i for i, p in enumerate(problems[:MRR_DEPTH], start=1)
                  if p == query.problem), None)
-    return Outcome(query, rank, tuple(problems[:3]), confident)
+    scenario_ok = rank == 1 and (query.scenario in top_scenarios or "general" in top_scenarios)
+    return Outcome(query, rank, tuple(problems[:3]), confident, scenario_ok)
 
 
 def score(outcomes: Iterable[Outcome]) -> Scores:
@@ -88,12 +99,16 @@ def score(outcomes: Iterable[Outcome]) -> Scores:
     n = len(items)
     if not n:
         return Scores(0, 0.0, 0.0, 0.0, 0.0)
+    confident = [o for o in items if o.confident]
     return Scores(
         n=n,
         hit1=sum(o.rank == 1 for o in items) / n,
         hit3=sum(o.rank is not None and o.rank <= 3 for o in items) / n,
         mrr10=sum(1 / o.rank for o in items if o.rank) / n,
-        confident=sum(o.confident for o in items) / n,
+        confident=len(confident) / n,
+        right_when_confident=(sum(o.rank == 1 for o in confident) / len(confident)
+                              if confident else 0.0),
+        scenario_hit1=sum(o.scenario_ok for o in items) / n,
     )
 
 
@@ -111,6 +126,7 @@ def breakdown(outcomes: Sequence[Outcome]) -> dict[str, Scores]:
 
 
 def run_eval(queries: Sequence[EvalQuery],
-             search: Callable[[str], tuple[list[str], bool]]) -> list[Outcome]:
-    """Search every query; `search` returns the ranked problem keys and the confidence."""
+             search: Callable[[str], tuple[list[str], bool, Sequence[str]]]) -> list[Outcome]:
+    """Search every query; `search` returns the ranked problem keys, the confidence and the
+    top result's scenarios."""
     return [outcome(q, *search(q.q)) for q in queries]

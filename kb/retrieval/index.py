@@ -13,7 +13,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,13 @@ from kb.retrieval.encoders import Encoder, load_encoder
 from kb.retrieval.text import tokens
 from kb.settings import Settings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "current"
+KEEP_BUILDS = 3
+"""Published builds kept on disk (the current one included); older ones are removed."""
+BUILD_LOCK = ".build.lock"
+READERS_LOCK = ".readers"
+"""Inside a build folder: readers hold a shared lock on it while loading, so cleanup skips it."""
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
@@ -47,6 +53,8 @@ class EncoderInfo:
     """Vector size."""
     kind: str
     """`flat` (exact inner product) or `hnsw` (approximate, for large corpora)."""
+    fingerprint: str = ""
+    """The model's identity (package, version, dim): vectors are reused only when it matches."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,8 @@ class Index:
     chunks: list[Chunk]
     vectors: dict[str, Any]
     """Encoder name → FAISS index over chunk rows."""
+    matrices: dict[str, np.ndarray]
+    """Encoder name → the chunk vectors themselves, for exact (flat) search with numpy."""
     keyword: Any
     """bm25s.BM25 over chunk rows."""
     glossary: Glossary
@@ -163,9 +173,13 @@ def _keyword_index(chunk_tokens: Sequence[list[str]]) -> Any:
     return scorer
 
 
-def _previous_vectors(settings: Settings) -> dict[str, dict[str, np.ndarray]]:
-    """Encoder name → {chunk content hash → vector} from the current index, if readable."""
+def _previous_vectors(settings: Settings, fingerprints: dict[str, str],
+                      progress: Callable[[str], None]) -> dict[str, dict[str, np.ndarray]]:
+    """Encoder name → {chunk content hash → vector} from the current index, for encoders whose
+    model is unchanged. An unreadable previous build means a full re-embed, said out loud."""
     folder = settings.index_dir / CURRENT
+    if not folder.exists():
+        return {}
     try:
         manifest = Manifest.from_dict(json.loads((folder / "manifest.json").read_text()))
         if manifest.format_version != FORMAT_VERSION:
@@ -174,10 +188,14 @@ def _previous_vectors(settings: Settings) -> dict[str, dict[str, np.ndarray]]:
                   for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
         reuse = {}
         for info in manifest.encoders:
+            if fingerprints.get(info.name) != info.fingerprint:
+                progress(f"{info.name}: the model changed since the last build; re-embedding")
+                continue
             matrix = np.load(folder / f"vectors-{_safe(info.name)}.npy")
             reuse[info.name] = dict(zip(hashes, matrix, strict=True))
         return reuse
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        progress(f"previous build in {folder} is unreadable ({exc}); embedding everything")
         return {}
 
 
@@ -198,10 +216,60 @@ def embed_chunks(chunks: Sequence[Chunk], encoder: Encoder,
     return matrix, len(missing)
 
 
+@contextmanager
+def build_lock(index_dir: Path, progress: Callable[[str], None] = lambda m: None,
+               ) -> Iterator[None]:
+    """One `kb build` at a time per index folder: a second one says who holds it and waits."""
+    import fcntl
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / BUILD_LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            progress(f"waiting for the build already running ({holder}) to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc):%H:%M:%S} UTC")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def reading(folder: Path) -> Iterator[None]:
+    """Hold a shared lock on a build folder while its files are read."""
+    import fcntl
+
+    try:
+        handle = open(folder / READERS_LOCK, "a+")  # noqa: SIM115 - closed below
+    except OSError:
+        yield  # a read-only index folder: nothing can remove it under us either
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_index(settings: Settings, corpus: Corpus, *, strict: bool = False,
                 today: dt.date | None = None,
                 progress: Callable[[str], None] = lambda message: None) -> BuildReport:
     """Index every usable article of `corpus` and publish it under `settings.index_dir`."""
+    with build_lock(settings.index_dir, progress):
+        return _build(settings, corpus, strict, today, progress)
+
+
+def _build(settings: Settings, corpus: Corpus, strict: bool, today: dt.date | None,
+           progress: Callable[[str], None]) -> BuildReport:
     started = time.perf_counter()
     today = today or dt.date.today()
     articles, skipped = usable_articles(corpus, today, settings.max_age_days)
@@ -212,17 +280,17 @@ def build_index(settings: Settings, corpus: Corpus, *, strict: bool = False,
     chunks = [c for article in articles for c in chunk(article)]
     progress(f"{len(articles)} articles, {len(chunks)} chunks")
 
-    reuse = _previous_vectors(settings)
+    encoders = [load_encoder(spec, settings.threads) for spec in settings.encoders]
+    reuse = _previous_vectors(settings, {e.name: e.fingerprint for e in encoders}, progress)
     kind = "hnsw" if len(chunks) > settings.hnsw_threshold else "flat"
     matrices: dict[str, np.ndarray] = {}
     infos = []
     embedded = 0
-    for spec in settings.encoders:
-        encoder = load_encoder(spec, settings.threads)
+    for encoder in encoders:
         progress(f"embedding with {encoder.name}")
         matrix, count = embed_chunks(chunks, encoder, reuse.get(encoder.name, {}))
         matrices[encoder.name] = matrix
-        infos.append(EncoderInfo(encoder.name, encoder.dim, kind))
+        infos.append(EncoderInfo(encoder.name, encoder.dim, kind, encoder.fingerprint))
         embedded += count
 
     root = Path(corpus.root)
@@ -278,19 +346,29 @@ def _write(index_dir: Path, manifest: Manifest, articles: Sequence[Article],
 
 
 def _publish(index_dir: Path, folder: Path) -> None:
-    """Point `current` at `folder` atomically, then drop builds older than the previous one."""
+    """Point `current` at `folder` atomically, then remove builds beyond the newest
+    KEEP_BUILDS that no reader is loading, and staging folders of killed builds."""
+    import fcntl
+
     link = index_dir / CURRENT
-    previous = link.resolve() if link.is_symlink() else None
     temporary = index_dir / f".{CURRENT}-{os.getpid()}"
     if temporary.is_symlink():
         temporary.unlink()
     temporary.symlink_to(folder.name)
     os.replace(temporary, link)
-    # The previous build stays for readers that resolved `current` just before the swap.
-    keep = {folder.name, previous.name if previous else ""}
-    for old in index_dir.glob("build-*"):
-        if old.name not in keep:
+    builds = sorted(index_dir.glob("build-*"), key=lambda p: p.name, reverse=True)
+    for old in builds[KEEP_BUILDS:]:
+        if old.name == folder.name:
+            continue
+        with open(old / READERS_LOCK, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a reader is loading it; the next build removes it
             shutil.rmtree(old, ignore_errors=True)
+    # Under the build lock no other build is staging: leftovers are from killed builds.
+    for stale in index_dir.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def read_manifest(index_dir: Path, folder: Path | None = None) -> Manifest:
@@ -336,28 +414,35 @@ def stale_files(manifest: Manifest, settings: Settings) -> list[str]:
 
 def load_index(settings: Settings) -> Index:
     """Load the current index, refusing one built with another format or encoder."""
-    import bm25s
-    import faiss
-
     index_dir = settings.index_dir
     # Resolve `current` once: a rebuild may swap it while this load is reading files.
     folder = (index_dir / CURRENT).resolve()
     manifest = read_manifest(index_dir, folder)
     check_compatible(manifest, settings, index_dir)
+    with reading(folder):
+        return _load_files(folder, manifest)
+
+
+def _load_files(folder: Path, manifest: Manifest) -> Index:
+    import bm25s
+    import faiss
+
     try:
         chunks = [Chunk(**{k: v for k, v in json.loads(line).items() if k != "content_hash"})
                   for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
         records = json.loads((folder / "articles.json").read_text("utf-8"))
         articles = {(r["id"], r["lang"]): article_from_dict(r) for r in records}
-        vectors = {}
+        vectors, matrices = {}, {}
         for info in manifest.encoders:
             vector_index = faiss.read_index(str(folder / f"faiss-{_safe(info.name)}.index"))
             if info.kind == "hnsw":
                 vector_index.hnsw.efSearch = HNSW_EF_SEARCH
+            else:
+                matrices[info.name] = np.load(folder / f"vectors-{_safe(info.name)}.npy")
             vectors[info.name] = vector_index
         keyword = bm25s.BM25.load(str(folder / "bm25"))
         glossary = Glossary(tuple(tuple(pair) for pair in
                                   json.loads((folder / "glossary.json").read_text("utf-8"))))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexMismatchError(f"index in {folder} is damaged ({exc}): run `kb build`") from exc
-    return Index(folder, manifest, articles, chunks, vectors, keyword, glossary)
+    return Index(folder, manifest, articles, chunks, vectors, matrices, keyword, glossary)

@@ -1,37 +1,83 @@
-"""Query → ranked `Hit`s, one per article: vector and keyword legs fused, filters first.
+"""Query → ranked `Hit`s, one per article: every retriever scores every article, then either the
+learned ranker (when a model fits the index's encoders) or rank fusion orders them.
 
-Each retriever ranks articles by their best chunk; `fusion.fuse` combines the rankings. An error
-code or log signature that an article lists wins outright. Confidence comes from the semantic
-similarity of the best chunk, calibrated on the evaluation queries (BENCHMARKS.md).
+Retrievers ("legs"): one per encoder (cosine of the best chunk) and the keyword index (BM25 of
+the best chunk). The learned path adds a problem classifier over the query vectors and facts
+from the query (named scenario, glossary concepts, exact codes), and its probability is the
+calibrated confidence. An error code or log signature that an article lists wins outright.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from kb.content.articles import Article
-from kb.content.taxonomy import PLATFORMS, SCENARIOS
-from kb.errors import ConfigError
+from kb.content.glossary import normalise
+from kb.content.taxonomy import PLATFORMS, SCENARIO_TERMS, SCENARIOS
+from kb.errors import ConfigError, IndexMismatchError
 from kb.retrieval.encoders import Encoder, load_encoder
 from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import HNSW_EF_SEARCH, Index, load_index
-from kb.retrieval.text import CONCEPT_PREFIX, concepts_in, has_han, normalise, tokens
+from kb.retrieval.query import MAX_QUERY_CHARS, CleanQuery, clean_query
+from kb.retrieval.ranker import ArticleFacts, Legs, QueryFacts, RankerModel, features
+from kb.retrieval.text import CONCEPT_PREFIX, concepts_in, tokens
 from kb.settings import Settings
 
-MAX_QUERY_CHARS = 500
-CHUNK_CANDIDATES = 200
-"""Chunks each retriever hands to fusion, after filtering."""
-CONCEPT_QUERY_WEIGHT = 3
-"""How many times a glossary concept found in the query counts in the keyword leg."""
-CLARIFY_GAP = 0.08
-"""Fused-score gap within which an answer on another problem is about as likely (BENCHMARKS.md)."""
-CLARIFY_CHOICES = 3
+__all__ = ["MAX_QUERY_CHARS", "CleanQuery", "Hit", "RankingConfig", "SearchResponse",
+           "Searcher", "clean_query"]
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """Every ranking constant, as data: passed to `Searcher`, never patched."""
+
+    rrf_k: int = 5
+    """Fusion: damps the gap between neighbouring ranks (5 beat the customary 60 on eval/)."""
+    pool_top: int = 3
+    """Fusion: a problem's strength is the mean of its best this-many articles."""
+    concept_weight: int = 3
+    """How many times a glossary concept found in the query counts in the keyword leg."""
+    chunk_candidates: int = 200
+    """Chunks an approximate (HNSW) vector search hands on per query."""
+    clarify_gap: float = 0.08
+    """Fusion: another problem within this fused-score gap of the top answer is worth asking."""
+    clarify_choices: int = 3
+    confidence_threshold: float = 0.50
+    """Fusion: best-chunk similarity that makes an answer confident on its own (`use`)."""
+    supported_threshold: float = 0.38
+    """Fusion: lower similarity that is confident when the query uses glossary vocabulary."""
+    strong_threshold: float = 0.60
+    """Fusion: similarity from which a confident match is called strong."""
+    focus: bool = True
+    """Retrievers read a long ticket's symptom sentences (`query.focus`), not its first 500
+    characters."""
+    model: RankerModel | None = None
+    """The learned ranker; None ranks by fusion."""
+
+
+def load_ranking(settings: Settings, index: Index) -> RankingConfig:
+    """The ranking for this index: the model file that matches its encoders, else fusion."""
+    config = RankingConfig(confidence_threshold=settings.confidence_threshold,
+                           supported_threshold=settings.supported_threshold)
+    path = settings.model_path
+    if path is None or not path.exists():
+        return config
+    model = RankerModel.load(path)
+    built = {info.name: info.fingerprint for info in index.manifest.encoders}
+    if {name: built.get(name) for name in model.fingerprints} != model.fingerprints or \
+            tuple(built) != model.legs[:-1]:
+        raise IndexMismatchError(
+            f"ranker model {path} was trained for encoders {', '.join(model.legs[:-1])} "
+            f"({', '.join(model.fingerprints.values())}) but the index has "
+            f"{', '.join(f'{n} ({f})' for n, f in built.items())}: run `kb train`, or set "
+            "KB_MODEL= (empty) to rank by fusion")
+    return RankingConfig(**{**config.__dict__, "model": model})
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -46,7 +92,8 @@ class Hit:
     """Language of the version shown."""
     severity: str
     score: float
-    """Fused rank score, 1.0 when every retriever ranked it first."""
+    """Ranker probability that this is the right article (fusion: rank score, 1.0 when every
+    retriever ranked it first)."""
     fix: str
     """The Fix section as Markdown."""
     path: str
@@ -84,84 +131,115 @@ class SearchResponse:
     (sentences for them live in `kb.service.messages`)."""
     clarify: tuple[Hit, ...] = ()
     """When the best answers point to different problems with close scores: one per problem."""
+    match: str = "weak"
+    """`strong`, `fair` (confident) or `weak` (not confident): what an agent is shown."""
 
     def to_json(self) -> dict[str, Any]:
-        """`{"query", "confident", "results": [...]}`, plus `notes` when there are any."""
+        """`{"query", "confident", "match", "results": [...]}`, plus `notes` when there are any."""
         data: dict[str, Any] = {"query": self.query, "confident": self.confident,
+                                "match": self.match,
                                 "results": [hit.to_json() for hit in self.results]}
         if self.notes:
             data["notes"] = list(self.notes)
         return data
 
 
-@dataclass(frozen=True)
-class CleanQuery:
-    """A query made safe to search."""
-
-    text: str
-    notes: tuple[str, ...]
-    lang: str
-    """`zh` when the query contains Chinese characters, else `en`."""
-
-
-def clean_query(raw: str) -> CleanQuery:
-    """Drop control characters, collapse whitespace, cap the length, detect the language."""
-    notes = []
-    without_controls = "".join(
-        " " if unicodedata.category(ch)[0] == "C" and ch not in "\t\n\r" else ch for ch in raw)
-    if without_controls != raw:
-        notes.append("controls_removed")
-    text = " ".join(without_controls.split())
-    if len(text) > MAX_QUERY_CHARS:
-        text = text[:MAX_QUERY_CHARS]
-        notes.append("shortened")
-    return CleanQuery(text, tuple(notes), "zh" if has_han(text) else "en")
-
-
 class CodeMatcher:
-    """Finds the articles whose error codes or log signatures appear in a query."""
+    """Finds the articles whose error codes or log signatures appear in a ticket.
+
+    A qualified code ("TURN 401", "Agora 110") matches when written in full, or when its number
+    and its qualifier both appear ("agora join failed, error 110")."""
 
     def __init__(self, articles: Iterable[Article]) -> None:
         self._ids: dict[str, set[str]] = {}
+        self._qualifier: dict[str, set[str]] = {}
         for article in articles:
             for code in article.error_codes:
                 needle = normalise(code).strip()
                 if len(needle) >= 3:
                     self._ids.setdefault(needle, set()).add(article.id)
-        codes = sorted(self._ids, key=len, reverse=True)
+                parts = needle.split()
+                if len(parts) > 1 and len(parts[-1]) >= 2:
+                    self._qualifier.setdefault(parts[-1], set()).add(needle)
+        # A code several articles share no longer names one article: keyword evidence only.
+        shared = {code for code, ids in self._ids.items() if len(ids) > 2}
+        codes = sorted((set(self._ids) - shared) | set(self._qualifier), key=len, reverse=True)
         # Whole-token match, so code `401` does not fire inside `14015`.
         self._pattern = re.compile(
-            r"(?<![\w.])(" + "|".join(map(re.escape, codes)) + r")(?!\w)") if codes else None
+            r"(?<![\w.])(" + "|".join(map(re.escape, codes)) + r")(?![\w])") if codes else None
+        self._shared = shared
 
-    def __call__(self, query: str) -> set[str]:
+    def __call__(self, ticket: str) -> set[str]:
         if self._pattern is None:
             return set()
+        text = normalise(ticket)
+        words = set(re.findall(r"[\w-]+", text))
         found: set[str] = set()
-        for match in self._pattern.finditer(normalise(query)):
-            found |= self._ids[match.group(1)]
+        for match in self._pattern.finditer(text):
+            needle = match.group(1)
+            if needle in self._ids and needle not in self._shared:
+                found |= self._ids[needle]
+            for qualified in self._qualifier.get(needle, ()):
+                if qualified not in self._shared and set(qualified.split()[:-1]) <= words:
+                    found |= self._ids[qualified]
         return found
 
 
-class Searcher:
-    """A loaded index with its encoders: the one search implementation for the CLI and app."""
+def scenarios_named(text: str) -> frozenset[str]:
+    """Scenario keys whose words appear in a (normalised) query."""
+    named = set()
+    for scenario, terms in SCENARIO_TERMS.items():
+        for term in terms:
+            pattern = term if re.search(r"[\u4e00-\u9fff]", term) else \
+                r"(?<![a-z0-9])" + re.escape(term) + r"(?![a-z0-9])"
+            if re.search(pattern, text):
+                named.add(scenario)
+                break
+    return frozenset(named)
 
-    def __init__(self, index: Index, encoders: dict[str, Encoder], settings: Settings) -> None:
+
+class Searcher:
+    """A loaded index with its encoders and ranking: the one search for the CLI, app and API."""
+
+    def __init__(self, index: Index, encoders: dict[str, Encoder], settings: Settings,
+                 ranking: RankingConfig | None = None) -> None:
         self.index = index
         self.encoders = encoders
         self.settings = settings
+        self.ranking = ranking or RankingConfig(
+            confidence_threshold=settings.confidence_threshold,
+            supported_threshold=settings.supported_threshold)
         self._by_id: dict[str, dict[str, Article]] = {}
         for (article_id, lang), article in index.articles.items():
             self._by_id.setdefault(article_id, {})[lang] = article
-        self._problem_of = {a: next(iter(v.values())).problem for a, v in self._by_id.items()}
+        self.article_ids: tuple[str, ...] = tuple(index.article_ids)
+        firsts = [next(iter(self._by_id[a].values())) for a in self.article_ids]
+        self._problem_of = {a.id: a.problem for a in firsts}
+        self.facts = ArticleFacts(
+            article_ids=self.article_ids,
+            problems=tuple(a.problem for a in firsts),
+            scenarios=tuple(frozenset(a.scenarios) for a in firsts),
+            concepts=tuple(self._concepts(a) for a in self.article_ids),
+        )
         self._codes = CodeMatcher(index.articles.values())
+
+    def _concepts(self, article_id: str) -> frozenset[str]:
+        """Glossary concepts of an article's titles and symptoms, in all its languages."""
+        words = [w for v in self._by_id[article_id].values() for w in (v.title, *v.symptoms)]
+        return frozenset(concepts_in(normalise(" ".join(words)), self.index.glossary))
 
     @classmethod
     def load(cls, settings: Settings) -> Searcher:
-        """Load the index and its encoders (each once per process)."""
+        """Load the index, its encoders (each once per process) and its ranking."""
         index = load_index(settings)
         encoders = {info.name: load_encoder(info.name, settings.threads)
                     for info in index.manifest.encoders}
-        return cls(index, encoders, settings)
+        for info in index.manifest.encoders:
+            if info.fingerprint and encoders[info.name].fingerprint != info.fingerprint:
+                raise IndexMismatchError(
+                    f"index in {settings.index_dir} was built with {info.fingerprint} but "
+                    f"`{info.name}` is now {encoders[info.name].fingerprint}: run `kb build`")
+        return cls(index, encoders, settings, load_ranking(settings, index))
 
     def warm_up(self) -> None:
         """Run one English and one Chinese search so the first real one is not slowed by
@@ -187,9 +265,85 @@ class Searcher:
             allowed.append(article_id)
         return allowed
 
+    # -- the retrievers -------------------------------------------------------------------
+
+    def retrieval_text(self, query: CleanQuery) -> str:
+        """What the retrievers read of a query."""
+        return query.focused if self.ranking.focus and query.focused else query.text
+
+    def query_vectors(self, text: str) -> dict[str, np.ndarray]:
+        """Each encoder's unit query vector."""
+        return {name: encoder.encode_queries([text])[0] for name, encoder in self.encoders.items()}
+
+    def legs(self, query: CleanQuery, vectors: Mapping[str, np.ndarray],
+             allowed: np.ndarray | None = None) -> Legs:
+        """Best-chunk score of every article for each retriever (`allowed`: article mask)."""
+        names, rows = [], []
+        for name, encoder in self.encoders.items():
+            if encoder.languages is not None and query.lang not in encoder.languages:
+                continue
+            names.append(name)
+            rows.append(self._vector_leg(name, vectors[name], allowed))
+        names.append("keyword")
+        rows.append(self._keyword_leg(self.retrieval_text(query)))
+        scores = np.vstack(rows)
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        return Legs(tuple(names), scores)
+
+    def _per_article(self, chunk_scores: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        best = np.full(len(self.article_ids), -np.inf)
+        positions = self.index.chunk_article if rows is None else self.index.chunk_article[rows]
+        np.maximum.at(best, positions, chunk_scores)
+        return best
+
+    def _vector_leg(self, name: str, query_vector: np.ndarray,
+                    allowed: np.ndarray | None) -> np.ndarray:
+        matrix = self.index.matrices.get(name)
+        if matrix is not None:  # exact: every chunk, one matrix-vector product
+            return self._per_article(matrix @ query_vector)
+        import faiss
+
+        vector_index = self.index.vectors[name]
+        k = min(self.ranking.chunk_candidates, len(self.index.chunks))
+        params = None
+        if allowed is not None:
+            rows = np.flatnonzero(allowed[self.index.chunk_article])
+            # Filter inside the search, before candidates are cut to k; search parameters
+            # replace the index's own efSearch, so pass it again.
+            params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(rows.astype(np.int64)),
+                                                efSearch=max(HNSW_EF_SEARCH, k))
+        scores, found = vector_index.search(query_vector[None, :].astype(np.float32), k,
+                                            params=params)
+        keep = found[0] >= 0  # FAISS pads with -1 when fewer than k vectors pass the filter
+        return self._per_article(scores[0][keep], found[0][keep])
+
+    def _keyword_leg(self, text: str) -> np.ndarray:
+        query_tokens = tokens(text, self.index.glossary)
+        # Concept tokens name the problem in the glossary's words; weigh them above the
+        # incidental words of a ticket (device, region, app type).
+        query_tokens += [t for t in query_tokens if t.startswith(CONCEPT_PREFIX)] * (
+            self.ranking.concept_weight - 1)
+        if not query_tokens:
+            return np.zeros(len(self.article_ids))
+        scores = np.asarray(self.index.keyword.get_scores(query_tokens), dtype=np.float64)
+        return self._per_article(scores)
+
+    def query_facts(self, query: CleanQuery, allowed_ids: set[str]) -> QueryFacts:
+        """Named scenarios, glossary concepts and exact codes of a query."""
+        text = normalise(self.retrieval_text(query))
+        return QueryFacts(scenarios=scenarios_named(text),
+                          concepts=frozenset(concepts_in(text, self.index.glossary)),
+                          exact=frozenset(self._codes(query.ticket or query.text) & allowed_ids))
+
+    # -- ranking --------------------------------------------------------------------------
+
     def search(self, raw_query: str, *, top_k: int = 5, scenario: str | None = None,
-               platform: str | None = None, lang: str | None = None) -> SearchResponse:
-        """Rank articles for a query; `lang` picks the display language (default: the query's)."""
+               platform: str | None = None, lang: str | None = None,
+               problem_prior: Mapping[str, float] | None = None) -> SearchResponse:
+        """Rank articles for a query; `lang` picks the display language (default: the query's);
+        `problem_prior` (problem → weight ≥ 0) adds evidence found elsewhere, e.g. in a pasted
+        stats dump."""
         if scenario and scenario not in SCENARIOS:
             raise ConfigError(f"unknown scenario `{scenario}`; expected one of: "
                               + ", ".join(SCENARIOS))
@@ -205,107 +359,101 @@ class Searcher:
         if not query.text:
             return SearchResponse("", False, (), display, query.notes + ("empty",))
 
-        rows: np.ndarray | None = None
-        allowed_set = set(self._by_id)
+        allowed_ids = set(self._by_id)
+        allowed = None
         if scenario or platform:
-            allowed_set = set(self.allowed_ids(scenario, platform))
-            positions = [self.index.article_position[a] for a in allowed_set]
-            rows = np.flatnonzero(np.isin(self.index.chunk_article, positions))
-        rankings: list[Ranking] = []
-        similarity: dict[str, float] = {}
-        for name, encoder in self.encoders.items():
-            if encoder.languages is not None and query.lang not in encoder.languages:
-                continue
-            ranking = self._vector_ranking(name, encoder, query.text, rows)
-            rankings.append(ranking)
-            for article_id, score in ranking.scores.items():
-                similarity[article_id] = max(score, similarity.get(article_id, -1.0))
-        rankings.append(self._keyword_ranking(query.text, rows))
-
-        fused = fuse(rankings + [pool_by_problem(r, self._problem_of) for r in rankings])
-        exact = self._codes(query.text) & allowed_set
-        order = sorted(exact | (fused.keys() & allowed_set),
-                       key=lambda a: (a not in exact, -fused.get(a, 0.0), a))
-        hits = tuple(self._hit(a, display, fused.get(a, 0.0), similarity.get(a, 0.0), rankings,
-                               a in exact) for a in order[:top_k])
-        confident = bool(hits) and self._confident(hits[0], query.text)
+            allowed_ids = set(self.allowed_ids(scenario, platform))
+            allowed = np.array([a in allowed_ids for a in self.article_ids])
+        vectors = self.query_vectors(self.retrieval_text(query))
+        legs = self.legs(query, vectors, allowed)
+        facts = self.query_facts(query, allowed_ids)
+        model = self.ranking.model
+        if model is not None:
+            probs = model.problem_probs(vectors, problem_prior)
+            scores = model.score(features(legs, probs, facts, self.facts, model.problems))
+            if allowed is not None:
+                scores = np.where(allowed, scores, -1.0)
+            order_scores = {a: float(s) for a, s in zip(self.article_ids, scores, strict=True)
+                            if a in allowed_ids}
+        else:
+            order_scores = self._fused(legs, problem_prior)
+        order = sorted(facts.exact | order_scores.keys(),
+                       key=lambda a: (a not in facts.exact, -order_scores.get(a, 0.0), a))
+        similarity = self._similarity(legs)
+        hits = tuple(self._hit(a, display, order_scores.get(a, 0.0), similarity, legs,
+                               a in facts.exact) for a in order[:top_k])
+        match = self._match(hits, query) if hits else "weak"
+        confident = match != "weak"
         return SearchResponse(query.text, confident, hits, display, query.notes,
-                              self._clarify(hits) if confident and not hits[0].exact else ())
+                              self._clarify(hits) if confident and not hits[0].exact else (),
+                              match)
 
-    def _confident(self, top: Hit, text: str) -> bool:
-        """Exact code, strong similarity, or fair similarity backed by domain vocabulary."""
-        if top.exact or top.similarity >= self.settings.confidence_threshold:
-            return True
-        return (top.similarity >= self.settings.supported_threshold
-                and bool(concepts_in(normalise(text), self.index.glossary)))
+    def _fused(self, legs: Legs, prior: Mapping[str, float] | None) -> dict[str, float]:
+        rankings = []
+        for name, row in zip(legs.names, legs.scores, strict=True):
+            keep = np.isfinite(row) & ((row > 0) if name == "keyword" else True)
+            rankings.append(Ranking(name, {a: float(s) for a, s, k in
+                                           zip(self.article_ids, row, keep, strict=True) if k}))
+        pooled = [pool_by_problem(r, self._problem_of, self.ranking.pool_top) for r in rankings]
+        extra = []
+        if prior:
+            extra.append(Ranking("prior", {a: prior.get(p, 0.0)
+                                           for a, p in self._problem_of.items()
+                                           if prior.get(p, 0.0) > 0}))
+        return fuse(rankings + pooled + extra, self.ranking.rrf_k)
 
-    def _vector_ranking(self, name: str, encoder: Encoder, text: str,
-                        rows: np.ndarray | None) -> Ranking:
-        import faiss
+    def _similarity(self, legs: Legs) -> dict[str, float]:
+        vector_rows = [row for name, row in zip(legs.names, legs.scores, strict=True)
+                       if name != "keyword"]
+        if not vector_rows:
+            return {}
+        best = np.max(np.vstack(vector_rows), axis=0)
+        return {a: float(s) for a, s in zip(self.article_ids, best, strict=True)
+                if np.isfinite(s)}
 
-        vector_index = self.index.vectors[name]
-        query_vector = encoder.encode([text])
-        limit = len(self.index.chunks) if rows is None else len(rows)
-        k = min(CHUNK_CANDIDATES, limit)
-        if k == 0:
-            return Ranking(name, {})
-        params = None
-        if rows is not None:
-            # Filter inside the search, before candidates are cut to k.
-            selector = faiss.IDSelectorBatch(rows.astype(np.int64))
-            # Search parameters replace the index's own efSearch, so pass it again.
-            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
-                      if isinstance(vector_index, faiss.IndexHNSW)
-                      else faiss.SearchParameters(sel=selector))
-        scores, found = vector_index.search(query_vector, k, params=params)
-        return self._best_per_article(name, found[0], scores[0])
+    def _match(self, hits: tuple[Hit, ...], query: CleanQuery) -> str:
+        """`strong`, `fair` or `weak`: exact codes and calibrated scores decide."""
+        top = hits[0]
+        if top.exact:
+            return "strong"
+        model, config = self.ranking.model, self.ranking
+        if model is not None:
+            if top.score >= model.strong.get(query.lang, 1.0):
+                return "strong"
+            return "fair" if top.score >= model.thresholds.get(query.lang, 1.0) else "weak"
+        if top.similarity >= config.strong_threshold:
+            return "strong"
+        if top.similarity >= config.confidence_threshold:
+            return "fair"
+        supported = (top.similarity >= config.supported_threshold
+                     and bool(concepts_in(normalise(query.text), self.index.glossary)))
+        return "fair" if supported else "weak"
 
-    def _keyword_ranking(self, text: str, rows: np.ndarray | None) -> Ranking:
-        query_tokens = tokens(text, self.index.glossary)
-        # Concept tokens name the problem in the glossary's words; weigh them above the
-        # incidental words of a ticket (device, region, app type).
-        query_tokens += [t for t in query_tokens if t.startswith(CONCEPT_PREFIX)] * (
-            CONCEPT_QUERY_WEIGHT - 1)
-        scores = np.asarray(self.index.keyword.get_scores(query_tokens), dtype=np.float32) \
-            if query_tokens else np.zeros(len(self.index.chunks), dtype=np.float32)
-        if rows is not None:
-            mask = np.zeros_like(scores)
-            mask[rows] = 1.0
-            scores = scores * mask
-        k = min(CHUNK_CANDIDATES, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
-        top = top[scores[top] > 0]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self._best_per_article("keyword", top, scores[top])
-
-    def _best_per_article(self, name: str, rows: np.ndarray, scores: np.ndarray) -> Ranking:
-        best: dict[str, float] = {}
-        for row, score in zip(rows, scores, strict=True):
-            if row < 0:  # FAISS pads with -1 when fewer than k vectors pass the filter
-                continue
-            article_id = self.index.chunks[int(row)].article_id
-            best.setdefault(article_id, float(score))  # rows arrive best first
-        return Ranking(name, best)
-
-    def _hit(self, article_id: str, lang: str, score: float, similarity: float,
-             rankings: list[Ranking], exact: bool) -> Hit:
+    def _hit(self, article_id: str, lang: str, score: float, similarity: dict[str, float],
+             legs: Legs, exact: bool) -> Hit:
         article = self.version(article_id, lang)
         fix = article.section("fix")
+        column = self.article_ids.index(article_id)
         return Hit(
             id=article.id, title=article.title, problem=article.problem,
             scenarios=article.scenarios, lang=article.lang, severity=article.severity,
             score=score, fix=fix.markdown if fix else "", path=article.path,
-            similarity=similarity,
-            leg_scores={r.name: round(r.scores[article_id], 4) for r in rankings
-                        if article_id in r.scores},
+            similarity=similarity.get(article_id, 0.0),
+            leg_scores={name: round(float(row[column]), 4)
+                        for name, row in zip(legs.names, legs.scores, strict=True)
+                        if np.isfinite(row[column])},
             exact=exact,
         )
 
     def _clarify(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
         """The best hit of each problem scoring close to the top answer, when there are two+."""
+        gap = self.ranking.model.clarify_gap if self.ranking.model else self.ranking.clarify_gap
         choices: dict[str, Hit] = {}
         for hit in hits:
-            if hits[0].score - hit.score <= CLARIFY_GAP and hit.problem not in choices:
+            if hits[0].score - hit.score <= gap and hit.problem not in choices:
                 choices[hit.problem] = hit
-        choices = dict(list(choices.items())[:CLARIFY_CHOICES])
+        choices = dict(list(choices.items())[:self.ranking.clarify_choices])
         return tuple(choices.values()) if len(choices) > 1 else ()
+
+
+

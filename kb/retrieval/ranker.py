@@ -1,0 +1,175 @@
+"""The learned ranking: a problem classifier and a per-article ranker, as plain arrays.
+
+Pure numpy, no scikit-learn at search time: `kb train` (kb/retrieval/train.py) fits both with
+scikit-learn and stores their coefficients as JSON; here they are applied. Features are computed
+for every article at once (one row per article), so a query costs a few small matrix products.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.errors import ConfigError
+
+MODEL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Legs:
+    """Each retriever's best-chunk score for every article (columns follow `article_ids`)."""
+
+    names: tuple[str, ...]
+    """Retriever names: encoder names, then `keyword`."""
+    scores: np.ndarray
+    """(legs, articles) scores; `-inf` where the article is filtered out."""
+
+
+@dataclass(frozen=True)
+class QueryFacts:
+    """What the query itself says, beyond the retrievers' scores."""
+
+    scenarios: frozenset[str] = frozenset()
+    """Scenario keys the query names ("voice room", "语聊房", "1v1", "PK" ...)."""
+    concepts: frozenset[str] = frozenset()
+    """Glossary concepts the query names."""
+    exact: frozenset[str] = frozenset()
+    """Article ids whose error code or log signature the ticket contains."""
+
+
+@dataclass(frozen=True)
+class ArticleFacts:
+    """Per-article facts the features compare the query with, aligned with `article_ids`."""
+
+    article_ids: tuple[str, ...]
+    problems: tuple[str, ...]
+    scenarios: tuple[frozenset[str], ...]
+    concepts: tuple[frozenset[str], ...]
+    """Glossary concepts named in the article's title and symptoms."""
+
+
+def feature_names(legs: Sequence[str]) -> list[str]:
+    """Column names of `features`, in order."""
+    names = []
+    for leg in legs:
+        names += [f"{leg}:score", f"{leg}:gap", f"{leg}:rrank", f"{leg}:pool_gap"]
+    names += ["clf:prob", "clf:logprob", "clf:top", "scenario:named_match",
+              "scenario:general", "scenario:named_other", "concept:overlap", "exact"]
+    return names
+
+
+def _leg_features(scores: np.ndarray, problem_index: np.ndarray, problems: int) -> np.ndarray:
+    finite = np.isfinite(scores)
+    if not finite.any():
+        return np.zeros((len(scores), 4))
+    low = scores[finite].min()
+    filled = np.where(finite, scores, low)
+    best = filled.max()
+    spread = max(best - low, 1e-6)
+    order = np.argsort(-filled, kind="stable")
+    rank = np.empty(len(scores))
+    rank[order] = np.arange(1, len(scores) + 1)
+    # A problem's strength: the mean of its best three articles (several scenarios share a
+    # problem's vocabulary; pooling lets that evidence outvote incidental scenario words).
+    pooled = np.full(problems, low)
+    for p in range(problems):
+        mine = np.sort(filled[problem_index == p])[::-1][:3]
+        if len(mine):
+            pooled[p] = mine.mean()
+    pool = pooled[problem_index]
+    return np.stack([(filled - low) / spread, (filled - best) / spread, 1.0 / rank,
+                     (pool - pool.max()) / spread], axis=1)
+
+
+def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
+             articles: ArticleFacts, problem_keys: Sequence[str]) -> np.ndarray:
+    """(articles, features) matrix for one query; columns as in `feature_names(legs.names)`."""
+    index_of = {p: i for i, p in enumerate(problem_keys)}
+    problem_index = np.array([index_of[p] for p in articles.problems])
+    blocks = [_leg_features(row, problem_index, len(problem_keys)) for row in legs.scores]
+    prob = problem_probs[problem_index]
+    named = query.scenarios - {"general"}
+    extra = np.array([
+        [prob[i], np.log(prob[i] + 1e-6), float(prob[i] >= problem_probs.max()),
+         float(bool(named & articles.scenarios[i])),
+         float("general" in articles.scenarios[i]),
+         float(bool(named) and not (named & articles.scenarios[i])
+               and "general" not in articles.scenarios[i]),
+         len(query.concepts & articles.concepts[i]) / max(len(query.concepts), 1),
+         float(articles.article_ids[i] in query.exact)]
+        for i in range(len(articles.article_ids))])
+    return np.hstack([*blocks, extra])
+
+
+@dataclass(frozen=True)
+class RankerModel:
+    """Fitted coefficients and the calibration that goes with them."""
+
+    encoders: tuple[str, ...]
+    """Encoder names whose query vectors the classifier reads, concatenated in this order."""
+    fingerprints: dict[str, str]
+    """Encoder name → model fingerprint it was trained with."""
+    problems: tuple[str, ...]
+    """Classifier classes."""
+    classifier_coef: list[list[float]]
+    """(problems, sum of encoder dims) multinomial logistic-regression weights."""
+    classifier_intercept: list[float]
+    legs: tuple[str, ...]
+    """Leg names the ranker's features were computed from."""
+    ranker_coef: list[float]
+    """Weights over standardised features."""
+    ranker_intercept: float
+    feature_mean: list[float]
+    feature_scale: list[float]
+    thresholds: dict[str, float]
+    """Language → the top article's probability from which an answer is confident."""
+    strong: dict[str, float]
+    """Language → probability from which the match is called strong."""
+    clarify_gap: float = 0.15
+    """Another problem's best article within this probability of the top one is worth asking."""
+    trained_on: dict[str, Any] = field(default_factory=dict)
+    """Counts and seed, for the record."""
+    format: int = MODEL_FORMAT
+
+    def problem_probs(self, query_vectors: Mapping[str, np.ndarray],
+                      prior: Mapping[str, float] | None = None) -> np.ndarray:
+        """P(problem | query) from the concatenated query vectors, times an optional prior."""
+        x = np.concatenate([query_vectors[name] for name in self.encoders])
+        logits = np.asarray(self.classifier_coef) @ x + np.asarray(self.classifier_intercept)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        if prior:
+            boost = np.array([1.0 + prior.get(p, 0.0) for p in self.problems])
+            probs = probs * boost / (probs * boost).sum()
+        return probs
+
+    def score(self, matrix: np.ndarray) -> np.ndarray:
+        """P(relevant) for each article row of a feature matrix."""
+        z = (matrix - np.asarray(self.feature_mean)) / np.asarray(self.feature_scale)
+        logits = z @ np.asarray(self.ranker_coef) + self.ranker_intercept
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def save(self, path: Path) -> None:
+        """Write the model as JSON (no pickle)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = asdict(self)
+        path.write_text(json.dumps(data, separators=(",", ":")) + "\n", "utf-8")
+
+    @staticmethod
+    def load(path: Path) -> RankerModel:
+        """Read a model file, refusing another format."""
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if data.get("format") != MODEL_FORMAT:
+                raise ConfigError(f"{path}: ranker model format {data.get('format')}, expected "
+                                  f"{MODEL_FORMAT}; run `kb train` to refit it")
+            return RankerModel(**{**data, "encoders": tuple(data["encoders"]),
+                                  "problems": tuple(data["problems"]),
+                                  "legs": tuple(data["legs"])})
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(f"{path}: unreadable ranker model ({exc}); run `kb train`") from exc

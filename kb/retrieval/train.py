@@ -1,0 +1,248 @@
+"""Fit the learned ranking (`kb train`): a problem classifier and a per-article ranker.
+
+Training data: the `train` split of eval/real.jsonl (real users' words, weighted up), the `dev`
+split of eval/queries.jsonl, and the articles' own titles and symptoms (classifier only: their
+text is also indexed, so their retriever scores would be flattering). The `test` split and the
+authored `heldout` split are never read here.
+
+Classifier probabilities used as ranker features are out-of-fold (grouped by source thread), so
+the ranker learns how far to trust the classifier on texts it has not seen; the confidence
+thresholds come from out-of-fold ranker probabilities on the real train texts, per language.
+Deterministic: fixed seed and fold assignment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kb.content.taxonomy import PROBLEMS
+from kb.retrieval.evaluate import EvalQuery
+from kb.retrieval.query import clean_query
+from kb.retrieval.ranker import QueryFacts, RankerModel, feature_names, features
+from kb.retrieval.search import Legs, Searcher
+
+SEED = 20261130
+FOLDS = 5
+REAL_WEIGHT = 3.0
+"""Real users' words count this many times an authored query or a symptom."""
+TARGET_PRECISION = 0.92
+"""Right-when-confident aimed for on out-of-fold train texts (the goal on test is 0.90)."""
+STRONG_PRECISION = 0.97
+CLASSIFIER_C = 4.0
+RANKER_C = 1.0
+
+
+@dataclass(frozen=True)
+class TrainingText:
+    """One labelled text."""
+
+    text: str
+    problem: str
+    scenario: str
+    lang: str
+    weight: float
+    group: str
+    """Texts sharing a group (a source thread) always fall in the same fold."""
+    ranks: bool
+    """Used to fit the ranker (real and authored queries), not only the classifier."""
+
+
+def training_texts(real: Sequence[EvalQuery], authored: Sequence[EvalQuery],
+                   searcher: Searcher, sources: Sequence[str] = ()) -> list[TrainingText]:
+    """The training set: real `train` texts, authored `dev` queries, article symptoms."""
+    out = []
+    for i, q in enumerate(real):
+        if q.split == "train":
+            out.append(TrainingText(q.q, q.problem, q.scenario, q.lang, REAL_WEIGHT,
+                                    sources[i] if i < len(sources) else f"real{i}", True))
+    for i, q in enumerate(authored):
+        if q.split == "dev":
+            out.append(TrainingText(q.q, q.problem, q.scenario, q.lang, 1.0, f"authored{i}",
+                                    True))
+    for (article_id, lang), article in sorted(searcher.index.articles.items()):
+        for phrase in (article.title, *article.symptoms):
+            out.append(TrainingText(phrase, article.problem, article.scenarios[0], lang, 1.0,
+                                    f"article:{article_id}", False))
+    return out
+
+
+def _fold(group: str) -> int:
+    return int(hashlib.sha256(f"{SEED}:{group}".encode()).hexdigest(), 16) % FOLDS
+
+
+def relevant(searcher: Searcher, problem: str, scenario: str) -> np.ndarray:
+    """Which articles answer a text: its problem, in its scenario when there is such an article,
+    else the general one, else any article of the problem."""
+    facts = searcher.facts
+    same = np.array([p == problem for p in facts.problems])
+    here = same & np.array([scenario in s for s in facts.scenarios])
+    if scenario != "general" and here.any():
+        return here
+    general = same & np.array(["general" in s for s in facts.scenarios])
+    return general if general.any() else same
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything the fitting needs, computed once per text."""
+
+    texts: list[TrainingText]
+    vectors: list[dict[str, np.ndarray]]
+    legs: list[Legs]
+    facts: list[QueryFacts]
+
+
+def prepare(searcher: Searcher, texts: Sequence[TrainingText],
+            progress: Callable[[str], None] = lambda m: None) -> Prepared:
+    """Query vectors, retriever scores and query facts of every text."""
+    vectors, legs, facts = [], [], []
+    every = set(searcher.article_ids)
+    for n, item in enumerate(texts):
+        query = clean_query(item.text)
+        v = searcher.query_vectors(searcher.retrieval_text(query))
+        vectors.append(v)
+        legs.append(searcher.legs(query, v) if item.ranks else Legs((), np.zeros((0, 0))))
+        facts.append(searcher.query_facts(query, every) if item.ranks else QueryFacts())
+        if n % 500 == 0:
+            progress(f"prepared {n}/{len(texts)} texts")
+    return Prepared(list(texts), vectors, legs, facts)
+
+
+def _classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=CLASSIFIER_C, max_iter=3000, random_state=SEED)
+    model.fit(x, y, sample_weight=w)
+    return model
+
+
+def _full_probs(model: Any, x: np.ndarray, classes: int) -> np.ndarray:
+    """Probabilities over all problem indices, even those missing from a fold."""
+    out = np.zeros((len(x), classes))
+    out[:, model.classes_] = model.predict_proba(x)
+    return out
+
+
+def fit(searcher: Searcher, data: Prepared,
+        progress: Callable[[str], None] = lambda m: None) -> tuple[RankerModel, dict[str, Any]]:
+    """Fit classifier and ranker; returns the model and out-of-fold figures on train."""
+    from sklearn.linear_model import LogisticRegression
+
+    problems = tuple(PROBLEMS)
+    encoders = tuple(searcher.encoders)
+    x = np.array([np.concatenate([v[e] for e in encoders]) for v in data.vectors])
+    y = np.array([problems.index(t.problem) for t in data.texts])
+    w = np.array([t.weight for t in data.texts])
+    folds = np.array([_fold(t.group) if t.ranks else -1 for t in data.texts])
+    ranks = np.array([t.ranks for t in data.texts])
+
+    progress("classifier: out-of-fold probabilities")
+    oof = np.zeros((len(x), len(problems)))
+    for f in range(FOLDS):
+        train = folds != f
+        model = _classifier(x[train], y[train], w[train])
+        test = folds == f
+        oof[test] = _full_probs(model, x[test], len(problems))
+    classifier = _classifier(x, y, w)
+
+    progress("ranker: features")
+    leg_names = next(leg.names for leg, t in zip(data.legs, data.texts, strict=True) if t.ranks)
+    rows, labels, weights, owner = [], [], [], []
+    for i in np.flatnonzero(ranks):
+        t = data.texts[i]
+        matrix = features(data.legs[i], oof[i], data.facts[i], searcher.facts, problems)
+        rows.append(matrix)
+        labels.append(relevant(searcher, t.problem, t.scenario))
+        weights.append(np.full(len(matrix), t.weight))
+        owner.append(np.full(len(matrix), i))
+    matrix = np.vstack(rows)
+    label = np.concatenate(labels).astype(int)
+    weight = np.concatenate(weights)
+    owner_of = np.concatenate(owner)
+    mean = matrix.mean(axis=0)
+    scale = np.maximum(matrix.std(axis=0), 1e-6)
+    z = (matrix - mean) / scale
+
+    def ranker(rows_mask: np.ndarray) -> Any:
+        model = LogisticRegression(C=RANKER_C, max_iter=3000, random_state=SEED)
+        model.fit(z[rows_mask], label[rows_mask], sample_weight=weight[rows_mask])
+        return model
+
+    progress("ranker: out-of-fold probabilities")
+    row_fold = folds[owner_of]
+    oof_score = np.zeros(len(z))
+    for f in range(FOLDS):
+        model = ranker(row_fold != f)
+        oof_score[row_fold == f] = model.predict_proba(z[row_fold == f])[:, 1]
+    final = ranker(np.ones(len(z), dtype=bool))
+
+    # Calibrate on real texts only: that is what the thresholds are for.
+    per_text = []
+    for i in np.flatnonzero(ranks):
+        t = data.texts[i]
+        scores = oof_score[owner_of == i]
+        top = int(np.argmax(scores))
+        per_text.append((t.lang, t.weight == REAL_WEIGHT, float(scores[top]),
+                         searcher.facts.problems[top] == t.problem))
+    thresholds, strong, report = {}, {}, {}
+    for lang in ("en", "zh"):
+        mine = [(s, ok) for lg, real, s, ok in per_text if lg == lang and real]
+        thresholds[lang] = _threshold(mine, TARGET_PRECISION)
+        strong[lang] = max(_threshold(mine, STRONG_PRECISION), thresholds[lang])
+        answered = [ok for s, ok in mine if s >= thresholds[lang]]
+        report[lang] = {"n": len(mine), "oof_hit1": float(np.mean([ok for _, ok in mine])),
+                        "oof_confident": len(answered) / max(len(mine), 1),
+                        "oof_right_when_confident": float(np.mean(answered)) if answered else 0.0,
+                        "threshold": thresholds[lang]}
+
+    model = RankerModel(
+        encoders=encoders,
+        fingerprints={name: e.fingerprint for name, e in searcher.encoders.items()},
+        problems=problems,
+        classifier_coef=np.round(classifier_coef(classifier, len(problems)), 6).tolist(),
+        classifier_intercept=np.round(classifier_intercept(classifier, len(problems)),
+                                      6).tolist(),
+        legs=leg_names,
+        ranker_coef=np.round(final.coef_[0], 6).tolist(),
+        ranker_intercept=round(float(final.intercept_[0]), 6),
+        feature_mean=np.round(mean, 6).tolist(),
+        feature_scale=np.round(scale, 6).tolist(),
+        thresholds=thresholds, strong=strong,
+        trained_on={"seed": SEED, "texts": int(ranks.sum()),
+                    "classifier_texts": len(data.texts),
+                    "real_train": int(sum(t.weight == REAL_WEIGHT for t in data.texts)),
+                    "features": feature_names(leg_names)},
+    )
+    return model, report
+
+
+def classifier_coef(model: Any, classes: int) -> np.ndarray:
+    """(all problems, dim) weights; a class absent from training gets a large negative bias."""
+    out = np.zeros((classes, model.coef_.shape[1]))
+    out[model.classes_] = model.coef_
+    return out
+
+
+def classifier_intercept(model: Any, classes: int) -> np.ndarray:
+    out = np.full(classes, -30.0)
+    out[model.classes_] = model.intercept_
+    return out
+
+
+def _threshold(scored: Sequence[tuple[float, bool]], precision: float) -> float:
+    """The lowest score from which the answers above it are right at least `precision` of the
+    time (1.0, i.e. never confident, when no such score exists)."""
+    ordered = sorted(scored, key=lambda item: -item[0])
+    right = 0
+    best = 1.0
+    for n, (score, ok) in enumerate(ordered, start=1):
+        right += ok
+        last_of_tie = n == len(ordered) or ordered[n][0] < score
+        if last_of_tie and right / n >= precision and n >= 10:
+            best = score
+    return round(float(best), 4)

@@ -1,0 +1,291 @@
+"""The ranking logic, one rule per test: fusion, pooling, the confidence rule, clarifying
+questions, tie order, the concept weight, the learned ranker's features, long tickets, codes.
+
+Each test pins a rule so that a one-line change to it fails here, fast, without real models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kb.content.articles import load_corpus
+from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
+from kb.retrieval.index import build_index
+from kb.retrieval.query import clean_query, focus
+from kb.retrieval.ranker import ArticleFacts, Legs, QueryFacts, RankerModel, feature_names, features
+from kb.retrieval.search import CodeMatcher, RankingConfig, Searcher, scenarios_named
+from kb.retrieval.train import _threshold
+
+# -- fusion and pooling --------------------------------------------------------------------
+
+
+def test_an_article_first_everywhere_fuses_to_one():
+    a = Ranking("a", {"x": 0.9, "y": 0.5})
+    b = Ranking("b", {"x": 3.0, "y": 1.0})
+    assert fuse([a, b]) == pytest.approx({"x": 1.0, "y": (2 / 7) * 6 / 2})
+
+
+def test_fusion_k_sets_how_much_rank_two_loses():
+    a = Ranking("a", {"x": 2.0, "y": 1.0})
+    assert fuse([a], k=5)["y"] == pytest.approx(6 / 7)
+    assert fuse([a], k=60)["y"] == pytest.approx(61 / 62)
+
+
+def test_fusion_weights_let_one_ranking_outvote_another():
+    a = Ranking("a", {"x": 2.0, "y": 1.0})
+    b = Ranking("b", {"y": 2.0, "x": 1.0})
+    assert max(fuse([a, b], weights={"a": 2.0}).items(), key=lambda i: i[1])[0] == "x"
+    assert max(fuse([a, b], weights={"b": 2.0}).items(), key=lambda i: i[1])[0] == "y"
+
+
+def test_equal_scores_share_a_rank():
+    assert Ranking("a", {"x": 1.0, "y": 1.0, "z": 0.5}).ranks() == {"x": 1, "y": 1, "z": 2}
+
+
+def test_pooling_scores_an_article_by_its_problems_best_three():
+    ranking = Ranking("v", {"e1": 0.9, "e2": 0.8, "e3": 0.7, "e4": 0.1, "n1": 0.95})
+    problem_of = {"e1": "echo", "e2": "echo", "e3": "echo", "e4": "echo", "n1": "noise"}
+    pooled = pool_by_problem(ranking, problem_of, top=3)
+    assert pooled.scores["e4"] == pytest.approx(0.8)  # mean of 0.9, 0.8, 0.7
+    assert pooled.scores["n1"] == pytest.approx(0.95)
+    assert pooled.name == "v:problem"
+
+
+# -- the searcher's rules, on the known-answer corpus ----------------------------------------
+
+
+def with_ranking(searcher: Searcher, **changes) -> Searcher:
+    return Searcher(searcher.index, searcher.encoders, searcher.settings,
+                    dataclasses.replace(searcher.ranking, **changes))
+
+
+def test_confident_only_above_the_similarity_threshold(tiny_searcher):
+    query = "I hear my own voice back"
+    similarity = tiny_searcher.search(query).results[0].similarity
+    above = with_ranking(tiny_searcher, confidence_threshold=similarity - 0.01,
+                         supported_threshold=2.0, strong_threshold=2.0)
+    below = with_ranking(tiny_searcher, confidence_threshold=similarity + 0.01,
+                         supported_threshold=2.0, strong_threshold=2.0)
+    assert above.search(query).match == "fair"
+    assert below.search(query).match == "weak" and not below.search(query).confident
+
+
+def test_glossary_vocabulary_supports_a_fair_similarity(tiny_searcher):
+    query = "echo in the room"  # `echo` is a glossary term
+    similarity = tiny_searcher.search(query).results[0].similarity
+    searcher = with_ranking(tiny_searcher, confidence_threshold=2.0, strong_threshold=2.0,
+                            supported_threshold=similarity - 0.01)
+    assert searcher.search(query).confident
+    no_glossary_query = "zzz qqq"
+    assert not searcher.search(no_glossary_query).confident
+
+
+def test_strong_needs_the_strong_threshold(tiny_searcher):
+    query = "I hear my own voice back"
+    similarity = tiny_searcher.search(query).results[0].similarity
+    assert with_ranking(tiny_searcher, confidence_threshold=0.0,
+                        strong_threshold=similarity - 0.01).search(query).match == "strong"
+    assert with_ranking(tiny_searcher, confidence_threshold=0.0,
+                        strong_threshold=similarity + 0.01).search(query).match == "fair"
+
+
+def test_clarify_offers_one_article_per_close_problem(tiny_searcher):
+    searcher = with_ranking(tiny_searcher, confidence_threshold=0.0, clarify_gap=10.0)
+    response = searcher.search("echo black screen join fails")
+    problems = [h.problem for h in response.clarify]
+    assert len(problems) == len(set(problems)) >= 2
+    assert len(problems) <= searcher.ranking.clarify_choices
+
+
+def test_no_clarify_when_the_others_are_far_behind(tiny_searcher):
+    searcher = with_ranking(tiny_searcher, confidence_threshold=0.0, clarify_gap=0.0)
+    assert searcher.search("I hear my own voice back").clarify == ()
+
+
+def test_clarify_choices_caps_the_question(tiny_searcher):
+    searcher = with_ranking(tiny_searcher, confidence_threshold=0.0, clarify_gap=10.0,
+                            clarify_choices=2)
+    assert len(searcher.search("echo black screen join fails").clarify) == 2
+
+
+def test_ties_break_by_article_id(tiny_searcher):
+    response = tiny_searcher.search("zzz unrelated words", top_k=3)
+    tied = [h for h in response.results if h.score == response.results[-1].score]
+    assert [h.id for h in tied] == sorted(h.id for h in tied)
+
+
+def test_concept_weight_multiplies_glossary_concepts_in_the_keyword_leg(tiny_searcher):
+    query = clean_query("echo camera")
+    once = with_ranking(tiny_searcher, concept_weight=1)._keyword_leg(query.text)
+    thrice = with_ranking(tiny_searcher, concept_weight=3)._keyword_leg(query.text)
+    echo = tiny_searcher.article_ids.index("room-echo")
+    assert thrice[echo] > once[echo]
+
+
+def test_an_exact_code_goes_first_and_is_strong(tiny_searcher):
+    article = tiny_searcher.version("join-fail", "en")
+    code = article.error_codes[0]
+    response = tiny_searcher.search(f"I hear an echo and the log says {code}")
+    assert response.results[0].id == "join-fail" and response.results[0].exact
+    assert response.match == "strong"
+
+
+# -- the learned ranker ----------------------------------------------------------------------
+
+FACTS = ArticleFacts(article_ids=("a-echo", "b-echo", "c-noise"),
+                     problems=("echo", "echo", "noise"),
+                     scenarios=(frozenset({"voice-room"}), frozenset({"general"}),
+                                frozenset({"one-to-one"})),
+                     concepts=(frozenset({"echo"}), frozenset({"echo"}), frozenset({"noise"})))
+PROBLEMS = ("echo", "noise")
+
+
+def feature(matrix: np.ndarray, name: str, legs=("v", "keyword")) -> np.ndarray:
+    return matrix[:, feature_names(list(legs)).index(name)]
+
+
+def test_features_mark_the_named_scenario_and_the_general_article():
+    legs = Legs(("v", "keyword"), np.array([[0.9, 0.8, 0.2], [3.0, 1.0, 0.0]]))
+    matrix = features(legs, np.array([0.7, 0.3]), QueryFacts(scenarios=frozenset({"voice-room"})),
+                      FACTS, PROBLEMS)
+    assert feature(matrix, "scenario:named_match").tolist() == [1, 0, 0]
+    assert feature(matrix, "scenario:general").tolist() == [0, 1, 0]
+    assert feature(matrix, "scenario:named_other").tolist() == [0, 0, 1]
+
+
+def test_features_carry_the_classifiers_belief_in_each_articles_problem():
+    legs = Legs(("v", "keyword"), np.zeros((2, 3)))
+    matrix = features(legs, np.array([0.2, 0.8]), QueryFacts(), FACTS, PROBLEMS)
+    assert feature(matrix, "clf:prob").tolist() == pytest.approx([0.2, 0.2, 0.8])
+    assert feature(matrix, "clf:top").tolist() == [0, 0, 1]
+
+
+def test_leg_features_rank_gap_and_problem_pool():
+    legs = Legs(("v", "keyword"), np.array([[0.9, 0.5, 0.7], [0.0, 0.0, 0.0]]))
+    matrix = features(legs, np.array([0.5, 0.5]), QueryFacts(), FACTS, PROBLEMS)
+    assert feature(matrix, "v:rrank").tolist() == pytest.approx([1, 1 / 3, 1 / 2])
+    assert feature(matrix, "v:gap")[0] == 0 and feature(matrix, "v:gap")[1] < 0
+    # echo pools (0.9 + 0.5) / 2 = 0.7, noise 0.7: equal strength, zero gap for both
+    assert feature(matrix, "v:pool_gap").tolist() == pytest.approx([0, 0, 0])
+
+
+def test_filtered_articles_get_the_lowest_leg_score():
+    legs = Legs(("v", "keyword"), np.array([[0.9, -np.inf, 0.7], [1.0, -np.inf, 0.5]]))
+    matrix = features(legs, np.array([0.5, 0.5]), QueryFacts(), FACTS, PROBLEMS)
+    assert np.isfinite(matrix).all()
+    assert feature(matrix, "v:score")[1] == 0
+
+
+def test_concept_overlap_and_exact_code_features():
+    legs = Legs(("v", "keyword"), np.zeros((2, 3)))
+    query = QueryFacts(concepts=frozenset({"echo", "howl"}), exact=frozenset({"c-noise"}))
+    matrix = features(legs, np.array([0.5, 0.5]), query, FACTS, PROBLEMS)
+    assert feature(matrix, "concept:overlap").tolist() == [0.5, 0.5, 0]
+    assert feature(matrix, "exact").tolist() == [0, 0, 1]
+
+
+def toy_model(**changes) -> RankerModel:
+    names = feature_names(["v", "keyword"])
+    coef = [0.0] * len(names)
+    coef[names.index("clf:prob")] = 5.0
+    base = dict(encoders=("v",), fingerprints={}, problems=PROBLEMS,
+                classifier_coef=[[1.0, 0.0], [0.0, 1.0]], classifier_intercept=[0.0, 0.0],
+                legs=("v", "keyword"), ranker_coef=coef, ranker_intercept=-2.0,
+                feature_mean=[0.0] * len(names), feature_scale=[1.0] * len(names),
+                thresholds={"en": 0.5, "zh": 0.5}, strong={"en": 0.9, "zh": 0.9})
+    return RankerModel(**{**base, **changes})
+
+
+def test_classifier_is_a_softmax_over_problems_and_a_prior_shifts_it():
+    model = toy_model()
+    probs = model.problem_probs({"v": np.array([2.0, 0.0])})
+    assert probs.sum() == pytest.approx(1.0) and probs[0] > probs[1]
+    shifted = model.problem_probs({"v": np.array([2.0, 0.0])}, prior={"noise": 20.0})
+    assert shifted[1] > shifted[0]
+
+
+def test_ranker_score_is_monotone_in_a_positive_feature():
+    model = toy_model()
+    matrix = np.zeros((2, len(feature_names(["v", "keyword"]))))
+    matrix[0, feature_names(["v", "keyword"]).index("clf:prob")] = 0.9
+    low, high = model.score(matrix)[::-1]
+    assert 0 < low < high < 1
+
+
+def test_model_round_trips_through_json(tmp_path):
+    model = toy_model()
+    model.save(tmp_path / "m.json")
+    assert RankerModel.load(tmp_path / "m.json") == model
+
+
+def test_threshold_is_the_lowest_score_keeping_the_precision():
+    scored = [(0.9, True)] * 9 + [(0.8, False)] + [(0.7, True)] * 10 + [(0.6, False)] * 5
+    assert _threshold(scored, 0.9) == 0.7
+    assert _threshold(scored, 0.99) == 1.0
+
+
+# -- query understanding ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, scenario", [
+    ("echo in our voice room", "voice-room"), ("语聊房里有回声", "voice-room"),
+    ("1v1 call has no sound", "one-to-one"), ("PK 的时候卡顿", "live-show"),
+    ("开黑的时候听不到队友", "game-voice"), ("the AI agent keeps talking", "conversational-ai"),
+])
+def test_tickets_name_their_scenario(text, scenario):
+    assert scenario in scenarios_named(text.lower())
+
+
+def test_pk_is_a_word_not_a_substring():
+    assert "live-show" not in scenarios_named("unpacked the apk")
+
+
+def test_focus_drops_template_logs_and_versions():
+    ticket = ("Remote video freezes every few seconds\n### Steps to reproduce\n1. join\n"
+              "### Expected behavior\nsmooth\n```\n2024-01-01 12:00:01 E/Codec: fail\n```\n"
+              "SDK version: 4.2.1\n")
+    text = focus(ticket)
+    assert text.startswith("Remote video freezes every few seconds")
+    assert "Steps to reproduce" not in text and "E/Codec" not in text and "4.2.1" not in text
+
+
+def test_long_tickets_keep_the_whole_text_for_codes():
+    ticket = "video is black\n" + "padding line with words\n" * 60 + "error code 110\n"
+    query = clean_query(ticket)
+    assert len(query.text) == 500 and "shortened" in query.notes
+    assert "110" in query.ticket and query.focused.startswith("video is black")
+
+
+def test_qualified_codes_match_in_full_or_by_qualifier_and_number(tiny_articles):
+    corpus = load_corpus(tiny_articles)
+    matcher = CodeMatcher([dataclasses.replace(corpus.articles[0], id="x",
+                                               error_codes=("Agora 110", "TURN 401"))])
+    assert matcher("agora: join failed with 110") == {"x"}
+    assert matcher("TURN 401 in the log") == {"x"}
+    assert matcher("HTTP 401 from our own server") == set()
+
+
+def test_a_code_shared_by_three_articles_is_not_exact(tiny_articles):
+    base = load_corpus(tiny_articles).articles[0]
+    matcher = CodeMatcher([dataclasses.replace(base, id=i, error_codes=("E_SHARED",))
+                           for i in "abc"])
+    assert matcher("E_SHARED") == set()
+
+
+def test_ranker_model_ranks_by_its_probability(tiny_settings):
+    """With a model, the order follows the model's score, not fusion."""
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
+    searcher = Searcher.load(tiny_settings)
+    names = feature_names(["fake", "keyword"])
+    coef = [0.0] * len(names)
+    coef[names.index("scenario:general")] = -5.0  # prefer non-general articles
+    dim = searcher.encoders["fake"].dim
+    model = toy_model(encoders=("fake",), legs=("fake", "keyword"), problems=tuple(
+        sorted(set(searcher.facts.problems))), ranker_coef=coef,
+        classifier_coef=[[0.0] * dim] * len(set(searcher.facts.problems)),
+        classifier_intercept=[0.0] * len(set(searcher.facts.problems)))
+    ranked = with_ranking(searcher, model=model).search("camera won't turn on").results
+    assert ranked[0].id == "room-echo"  # the only article not in `general`
