@@ -12,7 +12,6 @@ import datetime as dt
 
 import streamlit as st
 
-from kb.api.live import LiveSearcher
 from kb.content.articles import Article, Corpus, load_corpus
 from kb.content.coverage import cell_mark, coverage
 from kb.content.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS, label
@@ -21,6 +20,7 @@ from kb.retrieval.index import Manifest
 from kb.retrieval.search import Hit, Searcher, SearchResponse
 from kb.service.access import is_staff, staff_token, token_matches
 from kb.service.links import article_query, find_article, rewrite_links
+from kb.service.live import LiveSearcher
 from kb.service.messages import (
     EMPTY_QUERY,
     EXAMPLES,

@@ -56,8 +56,11 @@ def main(argv: list[str]) -> int:
                                   "model": "none"})
         base = Searcher.load(settings)
         started = time.perf_counter()
-        data = prepare(base, training_texts(real, authored, base, sources))
-        model, report = fit(base, data)
+        def progress(message: str, name: str = name) -> None:
+            print(f"{name}: {message}", file=sys.stderr, flush=True)
+
+        data = prepare(base, training_texts(real, authored, base, sources), progress)
+        model, report = fit(base, data, progress)
         print(f"{name}: fitted in {time.perf_counter() - started:.0f} s; oof {report}",
               file=sys.stderr)
         for label, ranking in {

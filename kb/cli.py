@@ -1,4 +1,4 @@
-"""`kb`: lint, build, search, eval, show, new, coverage, bench, serve: short adapters.
+"""`kb`: lint, build, search, eval, train, diagnose, serve and more; each command is short.
 
 Only the standard library and the light modules are imported at the top, so `kb --help` and
 `kb lint` start fast; commands that need the index or the models import them when they run.
@@ -196,6 +196,7 @@ def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    import dataclasses
     import json as _json
     import time
 
@@ -203,8 +204,9 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     from kb.retrieval.search import Searcher
     from kb.retrieval.train import fit, prepare, training_texts
 
-    settings = load_settings({**vars(_settings(args)), "model": "none"})
-    target = Path(args.out) if args.out else _settings(args).model_path
+    chosen = _settings(args)
+    settings = dataclasses.replace(chosen, model="none")  # features come from fusion's legs
+    target = Path(args.out) if args.out else chosen.model_path
     if target is None:
         raise KbError("KB_MODEL=none: pass --out FILE to say where the model goes")
     real_path = Path(args.real)

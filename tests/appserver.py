@@ -53,12 +53,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: Mapping[str, str], timeout: float = 60) -> Iterator[AppServer]:
-    """Run `streamlit run app.py` with the repository's config; yields the running server."""
+def running_app(env: Mapping[str, str], timeout: float = 60,
+                log_dir: Path | None = None) -> Iterator[AppServer]:
+    """Run `streamlit run app.py` with the repository's config; yields the running server.
+    The run log goes to `log_dir/run.log` (default: a new temporary folder)."""
     port = free_port()
     started = time.perf_counter()
-    log_dir = Path(tempfile.mkdtemp(prefix="kb-app-"))
-    log = log_dir / "run.log"
+    log = (log_dir or Path(tempfile.mkdtemp(prefix="kb-app-"))) / "run.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),

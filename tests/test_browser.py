@@ -38,7 +38,7 @@ def server(real_settings, tmp_path_factory):
            "KB_ARTICLES_DIR": str(real_settings.articles_dir),
            "KB_DB": str(tmp_path_factory.mktemp("db") / "kb.sqlite3"), "KB_THREADS": "2",
            "HF_HUB_OFFLINE": "1", "KB_MODE": "public", "KB_STAFF_TOKEN": STAFF_TOKEN}
-    with running_app(env) as app:
+    with running_app(env, log_dir=tmp_path_factory.mktemp("app-log")) as app:
         yield app
 
 

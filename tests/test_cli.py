@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import pytest
 from conftest import DATA
@@ -28,6 +29,10 @@ def run(args: list[str], capsys) -> tuple[int, str, str]:
     (["build", "--encoders", "word2vec"], "unknown encoder `word2vec`"),
     (["new", "Bad Id", "--scenario", "general", "--problem", "echo"],
      "id `Bad Id` must be lowercase letters, digits and dashes"),
+    (["eval", str(DATA / "articles/glossary.yaml"), "--split", "test"], "expected a JSON object"),
+    (["diagnose", "/nonexistent/dump.json"], "/nonexistent/dump.json"),
+    (["train", "--real", "/nonexistent/real.jsonl", "--index", "/nonexistent/index"],
+     "no such file"),
 ])
 def test_errors_name_the_problem_and_exit_2(args, message, capsys):
     code, _, err = run(args, capsys)
@@ -40,6 +45,13 @@ def test_errors_name_the_problem_and_exit_2(args, message, capsys):
                                   ["search", "echo", "--top-k", "x"], ["frobnicate"]])
 def test_usage_errors_exit_2(args, capsys):
     assert run(args, capsys)[0] == 2
+
+
+def test_oversized_glossary_is_refused_with_its_limit(tmp_path, capsys):
+    shutil.copytree(DATA / "articles", tmp_path / "articles")
+    (tmp_path / "articles/glossary.yaml").write_text("echo: [" + "x, " * 600_000 + "]\n")
+    code, out, _ = run(["lint", str(tmp_path / "articles"), "--no-similarity"], capsys)
+    assert code == 1 and "over the 1024 KB limit" in out
 
 
 def test_eval_file_errors_name_the_line(tmp_path, capsys, tiny_searcher, tiny_settings):

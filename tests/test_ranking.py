@@ -16,7 +16,7 @@ from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import build_index
 from kb.retrieval.query import clean_query, focus
 from kb.retrieval.ranker import ArticleFacts, Legs, QueryFacts, RankerModel, feature_names, features
-from kb.retrieval.search import CodeMatcher, RankingConfig, Searcher, scenarios_named
+from kb.retrieval.search import CodeMatcher, Searcher, scenarios_named
 from kb.retrieval.train import _threshold
 
 # -- fusion and pooling --------------------------------------------------------------------

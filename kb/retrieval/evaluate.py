@@ -12,6 +12,7 @@ from kb.content.taxonomy import PROBLEMS, SCENARIOS
 from kb.errors import ConfigError
 
 MRR_DEPTH = 10
+MAX_EVAL_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,17 @@ class Scores:
 
 def read_queries(path: Path) -> list[EvalQuery]:
     """Parse a JSONL file of `{"q", "problem", "scenario", "lang"[, "split"]}` lines."""
-    if not path.exists():
+    if not path.is_file():
         raise ConfigError(f"{path}: no such file")
+    if path.stat().st_size > MAX_EVAL_BYTES:
+        raise ConfigError(f"{path}:1: file is {path.stat().st_size // 1024 // 1024} MB, over the "
+                          f"{MAX_EVAL_BYTES // 1024 // 1024} MB limit for an evaluation set")
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
     queries = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -189,8 +189,8 @@ def _engine(url: str) -> Engine:
         # WAL lets readers go on while one writer writes; the busy timeout makes concurrent
         # writers wait their turn instead of failing.
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may have to wait
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     return engine

@@ -44,7 +44,9 @@
     ".title{font-size:17px;font-weight:600;margin:0 0 4px}",
     ".match{font-size:12px;padding:1px 6px;border-radius:10px;background:#eaeef2}",
     "h4{margin:10px 0 2px}.muted{color:#57606a}.feedback{margin-top:10px;display:flex;",
-    "gap:8px;align-items:center}a{color:#0969da}"
+    "gap:8px;align-items:center}a{color:#0969da}",
+    "table{display:block;overflow-x:auto;border-collapse:collapse;font-size:13px}",
+    "th,td{border:1px solid #d0d7de;padding:2px 6px;text-align:left;vertical-align:top}"
   ].join("");
   root.appendChild(style);
 
