@@ -15,10 +15,13 @@ import streamlit as st
 from kb.content.articles import Article, Corpus, load_corpus
 from kb.content.coverage import cell_mark, coverage
 from kb.content.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS, label
+from kb.diagnose import Rule, load_rules, rules_path
+from kb.diagnose.detect import decode
 from kb.errors import KbError
 from kb.retrieval.index import Manifest
 from kb.retrieval.search import Hit, Searcher, SearchResponse
 from kb.service.access import is_staff, staff_token, token_matches
+from kb.service.diagnosis import diagnose_ticket, fix_step_lookup, render_findings
 from kb.service.links import article_query, find_article, rewrite_links
 from kb.service.live import LiveSearcher
 from kb.service.messages import (
@@ -218,6 +221,22 @@ def feedback_form(log: SearchLog | None, response: SearchResponse, scenario: str
             st.rerun()
 
 
+@st.cache_resource
+def load_rules_once(settings: Settings) -> tuple[Rule, ...]:
+    return tuple(load_rules(rules_path(settings.articles_dir)))
+
+
+def read_artefact(pasted: str, upload) -> str | None:  # noqa: ANN001 - Streamlit's UploadedFile
+    """The pasted or uploaded artefact ("" when none); None after showing why it was refused."""
+    if upload is None:
+        return pasted.strip()
+    try:
+        return decode(upload.getvalue(), upload.name)
+    except KbError as exc:
+        st.error(str(exc))
+        return None
+
+
 def search_page(settings: Settings, staff: bool) -> None:
     first_visit_from_url()
     st.title(ui("title"))
@@ -241,18 +260,39 @@ def search_page(settings: Settings, staff: bool) -> None:
                                  horizontal=True, format_func=LANG_CHOICES.get)
     answer_lang = None if lang_choice == "auto" else lang_choice
 
+    with st.expander(ui("artefact")):
+        pasted = st.text_area(ui("artefact"), key="artefact", height=120,
+                              label_visibility="collapsed")
+        upload = st.file_uploader(ui("artefact_file"), key="artefact_file")
+
     query = st.session_state.q
     url = {"q": query, "scenario": scenario, "platform": platform, "lang": answer_lang}
     st.query_params.from_dict({k: v for k, v in url.items() if v})
-    if not query:
+    artefact = read_artefact(pasted, upload)
+    if artefact is None:
+        return
+    if not query and not artefact:
         st.info(ui("start"))
         return
-    if not query.strip():
+    if not (query.strip() or artefact):
         st.info(f"{EMPTY_QUERY['en']}\n\n{EMPTY_QUERY['zh']}")
         return
 
-    response = searcher.search(query, top_k=5, scenario=scenario, platform=platform,
-                               lang=answer_lang)
+    if artefact:
+        # The artefact is read here and dropped: only the words and findings go further.
+        ticket = diagnose_ticket(searcher, f"{query}\n{artefact}", lang=answer_lang,
+                                 scenario=scenario, platform=platform, rules=load_rules_once(
+                                     settings))
+        response = ticket.response
+        step = fix_step_lookup(all_articles(settings, searcher))
+        with st.container(border=True):
+            st.markdown(f"**{ui('evidence')}**")
+            st.markdown(render_findings(ticket.diagnosis, response.lang, markdown=True,
+                                        step_text=step,
+                                        searched=not ticket.diagnosis.findings))
+    else:
+        response = searcher.search(query, top_k=5, scenario=scenario, platform=platform,
+                                   lang=answer_lang)
     for note in response.notes:
         st.info(note_text(note, response.lang))
     submitted = st.session_state.pop("submitted", False)

@@ -127,13 +127,16 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             print(f"{name:<26}{s.n:>5}{s.hit1:>8.3f}{s.hit3:>8.3f}{s.mrr10:>8.3f}"
                   f"{s.confident:>10.3f}{s.right_when_confident:>11.3f}{s.scenario_hit1:>8.3f}",
                   file=out)
-    if args.no_match:
-        lines = [line for line in Path(args.no_match).read_text("utf-8").splitlines()
-                 if line.strip()]
+    out_of_scope_failed = []
+    for path in args.no_match or []:
+        lines = out_of_scope_texts(Path(path))
         wrong = [line for line in lines if ranked(line)[1]]
-        print(f"out-of-scope queries answered confidently: {len(wrong)}/{len(lines)}", file=out)
+        print(f"out-of-scope queries answered confidently ({path}): {len(wrong)}/{len(lines)}",
+              file=out)
         for line in wrong if args.misses else []:
-            print(f"confident on out-of-scope: {line}", file=out)
+            print(f"confident on out-of-scope: {line[:200]}", file=out)
+        if args.max_out_of_scope is not None and len(wrong) > args.max_out_of_scope * len(lines):
+            out_of_scope_failed.append(f"{path}: {len(wrong)}/{len(lines)} confident")
     if args.misses:
         for o in outcomes:
             if o.rank != 1:
@@ -148,7 +151,27 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     ]
     for message in failed:
         print(f"below floor: {message}", file=out)
-    return 1 if failed else 0
+    for message in out_of_scope_failed:
+        print(f"over the out-of-scope limit: {message}", file=out)
+    return 1 if failed or out_of_scope_failed else 0
+
+
+def out_of_scope_texts(path: Path) -> list[str]:
+    """Out-of-scope questions: a text file (one per line) or the `test` split of a JSONL file."""
+    if not path.is_file():
+        raise KbError(f"{path}: no such file")
+    lines = [line for line in path.read_text("utf-8").splitlines() if line.strip()]
+    if path.suffix != ".jsonl":
+        return lines
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise KbError(f"{path}:{number}: not JSON ({exc})") from exc
+        if row.get("split") == "test":
+            texts.append(str(row.get("q", "")))
+    return texts
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
@@ -202,7 +225,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
 
     from kb.retrieval.evaluate import read_queries
     from kb.retrieval.search import Searcher
-    from kb.retrieval.train import fit, prepare, training_texts
+    from kb.retrieval.train import fit, prepare, read_out_of_scope, training_texts
 
     chosen = _settings(args)
     settings = dataclasses.replace(chosen, model="none")  # features come from fusion's legs
@@ -219,14 +242,16 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr)
 
-    texts = training_texts(real, read_queries(Path(args.authored)), searcher, sources)
+    negatives = read_out_of_scope(Path(args.out_of_scope)) if args.out_of_scope else []
+    texts = training_texts(real, read_queries(Path(args.authored)), searcher, sources,
+                           out_of_scope=negatives)
     model, report = fit(searcher, prepare(searcher, texts, progress), progress)
     model.save(target)
     print(f"wrote {target} in {time.perf_counter() - started:.0f} s "
           f"({model.trained_on['texts']} ranked texts, {model.trained_on['classifier_texts']} "
           "classifier texts; test splits not read)", file=out)
-    for lang, figures in report.items():
-        print(f"  {lang}: out-of-fold on train: " + ", ".join(
+    for group, figures in report.items():
+        print(f"  {group}: out-of-fold on train: " + ", ".join(
             f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()),
             file=out)
     return 0
@@ -318,8 +343,11 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--misses", action="store_true", help="list queries not ranked first")
     evaluate.add_argument("--split", help="only the queries of this split (e.g. test)")
-    evaluate.add_argument("--no-match", help="text file of out-of-scope queries, one per line: "
-                          "reports how many get a confident answer")
+    evaluate.add_argument("--max-out-of-scope", type=float,
+                          help="fail when more than this share of --no-match texts is confident")
+    evaluate.add_argument("--no-match", action="append",
+                          help="out-of-scope queries (text file, one per line, or the test split "
+                          "of a JSONL file): reports how many get a confident answer; repeatable")
     evaluate.add_argument("--min-hit1", type=float, help="fail below this hit@1 (overall and "
                           "per language)")
     evaluate.add_argument("--min-hit3", type=float, help="fail below this hit@3")
@@ -350,6 +378,8 @@ def parser() -> argparse.ArgumentParser:
                                 help="fit the learned ranker on the train splits")
     train.add_argument("--real", default="eval/real.jsonl")
     train.add_argument("--authored", default="eval/queries.jsonl")
+    train.add_argument("--out-of-scope", default="eval/out_of_scope.jsonl",
+                       help="real texts no article answers ('' for none)")
     train.add_argument("--out", help="model file (default: models/ranker-<encoders>.json)")
     train.set_defaults(func=cmd_train)
 

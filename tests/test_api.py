@@ -278,3 +278,20 @@ def test_kb_serve_runs_the_api_on_uvicorn(real_settings, tmp_path):
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_diagnose_reads_a_pasted_log_and_answers_with_evidence(client, settings):
+    log = (DATA / "diagnose/real/apprtc-ice-state-failed.txt").read_text()
+    response = client.post("/v1/diagnose", json={"text": "calls never connect\n" + log})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["diagnosis"]["kind"] == "log"
+    assert body["results"][0]["problem"] == "connect-rate"
+    assert "ICE" in body["evidence"] and isinstance(body["search_id"], int)
+    exported = admin(client, "/v1/searches").json()
+    assert all("apprtc.debug.js" not in row["query"] for row in exported["searches"])
+
+
+def test_diagnose_takes_bodies_larger_than_a_search_but_not_unbounded(client):
+    dump = "x" * (200 * 1024)  # over the 64 KB search cap, well under the diagnose cap
+    assert client.post("/v1/diagnose", json={"text": "choppy " + dump}).status_code == 200

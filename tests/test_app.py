@@ -347,3 +347,16 @@ def test_a_new_build_reaches_the_running_app_without_restart(app_env, tmp_path, 
         at.run()
     assert at.subheader[0].value == "Camera shows a black tile"
     assert not any("older than the articles" in w.value for w in at.warning)
+
+
+def test_a_pasted_log_shows_evidence_above_the_fix_and_is_not_logged(app_env):
+    log = (REPO / "tests/data/diagnose/real/apprtc-ice-state-failed.txt")
+    at = start()
+    at.text_area(key="artefact").set_value(log.read_text())
+    at = search(at, "call never connects")
+    bold = [m.value for m in at.markdown]
+    evidence = next(i for i, m in enumerate(bold) if "Evidence" in m)
+    assert evidence < bold.index("**Fix**")
+    assert any("ICE" in m for m in bold[evidence:bold.index("**Fix**")])
+    logged = rows(app_env, "SELECT query FROM searches")
+    assert logged and all(len(q) < 500 and "candidate" not in q for (q,) in logged)

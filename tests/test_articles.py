@@ -18,8 +18,10 @@ def test_parses_every_front_matter_field_and_section():
     assert article.scenarios == ("general",)
     assert article.error_codes == ("NotReadableError", "NotAllowedError")
     assert article.last_reviewed == dt.date(2026, 10, 1)
-    assert [s.key for s in article.sections] == ["symptoms", "causes", "fix", "verify",
-                                                  "escalate"]
+    assert [s.key for s in article.sections] == ["triage", "symptoms", "causes", "fix",
+                                                  "verify", "escalate"]
+    assert article.references == ("Test reference — example.org",)
+    assert article.platforms_checked == {"android": 16, "ios": 26}
     fix = article.section("fix")
     assert fix.ordered
     assert fix.steps == ("Close other apps using the camera, then retry capture.",
@@ -31,7 +33,7 @@ def test_records_the_line_of_each_field_and_heading():
     article, _ = read_article(DATA / "articles/general/black-screen.en.md")
     assert article.line_of("id") == 2
     assert article.line_of("problem") == 5
-    assert article.section("fix").line == 29
+    assert article.section("fix").line == 38
 
 
 def test_recognises_chinese_headings():
@@ -45,7 +47,7 @@ def test_recognises_chinese_headings():
 def test_collects_links_with_their_lines():
     article, _ = read_article(DATA / "articles/general/black-screen.en.md")
     assert [(link.target, link.line) for link in article.links] == [
-        ("../voice-room/room-echo.en.md", 34)]
+        ("../voice-room/room-echo.en.md", 43), ("collect-logs.en.md", 59)]
 
 
 def test_numbers_in_error_codes_are_identifiers():

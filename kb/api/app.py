@@ -25,8 +25,10 @@ from starlette.exceptions import HTTPException
 
 from kb.api.guards import BodyCap, RateLimit
 from kb.api.payload import article_payload, search_payload
+from kb.diagnose import load_rules, rules_path
 from kb.errors import IndexMismatchError, IndexMissingError, KbError
 from kb.retrieval.search import Searcher, SearchResponse
+from kb.service.diagnosis import diagnose_ticket, render_findings
 from kb.service.live import RELOAD_CHECK_SECONDS, LiveSearcher
 from kb.service.searchlog import MAX_COMMENT_CHARS, SearchLog
 from kb.settings import Settings, load_settings
@@ -56,6 +58,15 @@ class BatchSearch(BaseModel):
     scenario: str | None = None
     platform: str | None = None
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
+
+
+class DiagnoseBody(BaseModel):
+    """A ticket with a pasted artefact: a stats dump, a getStats report or log lines."""
+
+    text: str = Field(min_length=1, description="the ticket: words and the pasted artefact")
+    lang: Lang | None = None
+    scenario: str | None = None
+    platform: str | None = None
 
 
 class Feedback(BaseModel):
@@ -152,6 +163,26 @@ def create_app(settings: Settings | None = None, *,
         except KeyError:
             raise HTTPException(404, f"no article with id `{article_id}`") from None
         return article_payload(version, settings)
+
+    rules = load_rules(rules_path(settings.articles_dir))
+
+    @app.post("/v1/diagnose", summary="Findings from a pasted stats dump or log, and the answer")
+    def diagnose_route(body: DiagnoseBody, found: Found) -> dict[str, Any]:
+        with searching:
+            ticket = diagnose_ticket(found, body.text, lang=body.lang, scenario=body.scenario,
+                                     platform=body.platform, rules=rules)
+        # Only the words and the findings are kept; the artefact is never logged.
+        response = ticket.response
+        search_id = None
+        if log is not None and response.query:
+            top = response.results[0] if response.results else None
+            search_id = log.log_search(response.query, response.lang, top.id if top else None,
+                                       top.score if top else None, response.confident,
+                                       body.scenario, body.platform, source="api")
+        return {**search_payload(response, search_id, settings),
+                "diagnosis": ticket.diagnosis.to_json(),
+                "evidence": render_findings(ticket.diagnosis, response.lang, markdown=True,
+                                            searched=not ticket.diagnosis.findings)}
 
     @app.post("/v1/feedback", status_code=201, summary="Was the answer helpful?")
     def feedback(body: Feedback) -> dict[str, Any]:

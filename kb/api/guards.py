@@ -18,6 +18,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 64 * 1024
+LARGER_BODIES = {"/v1/diagnose": 50 * 1024 * 1024}
+"""Paths that take a pasted artefact (stats dump, log): the diagnose readers' own cap."""
 
 
 async def send_error(send: Send, status: int, code: str, message: str,
@@ -33,16 +35,19 @@ async def send_error(send: Send, status: int, code: str, message: str,
 class BodyCap:
     """Refuse request bodies over `limit` bytes with 413, whether or not they say their size."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES,
+                 larger: dict[str, int] | None = None) -> None:
+        self.app, self.default = app, limit
+        self.larger = LARGER_BODIES if larger is None else larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
+        limit = self.larger.get(scope.get("path", ""), self.default)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) <= self.limit:
+        if declared is not None and declared.isdigit() and int(declared) <= limit:
             return await self.app(scope, receive, send)
-        too_large = f"request body over {self.limit // 1024} KB"
+        too_large = f"request body over {limit // 1024} KB"
         if declared is not None and declared.isdigit():
             return await send_error(send, 413, "payload_too_large", too_large)
         # No length given (chunked): read up to the cap, then replay what was read.
@@ -54,7 +59,7 @@ class BodyCap:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             more = message.get("more_body", False)
-            if size > self.limit:
+            if size > limit:
                 return await send_error(send, 413, "payload_too_large", too_large)
         body, replayed = b"".join(chunks), False
 
@@ -70,7 +75,7 @@ class BodyCap:
 
 def is_public(method: str, path: str) -> bool:
     """The endpoints anyone may call (and that the rate limit covers)."""
-    return path.startswith(("/v1/search", "/v1/articles")) or (
+    return path.startswith(("/v1/search", "/v1/articles", "/v1/diagnose")) or (
         path == "/v1/feedback" and method == "POST")
 
 

@@ -57,8 +57,9 @@ def feature_names(legs: Sequence[str]) -> list[str]:
     """Column names of `features`, in order."""
     names = []
     for leg in legs:
-        names += [f"{leg}:score", f"{leg}:gap", f"{leg}:rrank", f"{leg}:pool_gap"]
-    names += ["clf:prob", "clf:logprob", "clf:top", "scenario:named_match",
+        names += [f"{leg}:score", f"{leg}:gap", f"{leg}:rrank", f"{leg}:pool_gap", f"{leg}:raw",
+                  f"{leg}:best"]
+    names += ["clf:prob", "clf:logprob", "clf:top", "clf:none", "scenario:named_match",
               "scenario:general", "scenario:named_other", "concept:overlap", "exact"]
     return names
 
@@ -66,7 +67,7 @@ def feature_names(legs: Sequence[str]) -> list[str]:
 def _leg_features(scores: np.ndarray, problem_index: np.ndarray, problems: int) -> np.ndarray:
     finite = np.isfinite(scores)
     if not finite.any():
-        return np.zeros((len(scores), 4))
+        return np.zeros((len(scores), 6))
     low = scores[finite].min()
     filled = np.where(finite, scores, low)
     best = filled.max()
@@ -82,8 +83,10 @@ def _leg_features(scores: np.ndarray, problem_index: np.ndarray, problems: int) 
         if len(mine):
             pooled[p] = mine.mean()
     pool = pooled[problem_index]
+    # Raw scores too: how similar the best chunk is at all, which tells an out-of-scope
+    # question (everything far) from a close call (everything near).
     return np.stack([(filled - low) / spread, (filled - best) / spread, 1.0 / rank,
-                     (pool - pool.max()) / spread], axis=1)
+                     (pool - pool.max()) / spread, filled, np.full(len(scores), best)], axis=1)
 
 
 def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
@@ -92,10 +95,14 @@ def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
     index_of = {p: i for i, p in enumerate(problem_keys)}
     problem_index = np.array([index_of[p] for p in articles.problems])
     blocks = [_leg_features(row, problem_index, len(problem_keys)) for row in legs.scores]
+    # A last class beyond the problems is "none of them": the classifier's out-of-scope belief.
+    none = float(problem_probs[len(problem_keys)]) if len(problem_probs) > len(problem_keys) \
+        else 0.0
+    problem_probs = problem_probs[:len(problem_keys)]
     prob = problem_probs[problem_index]
     named = query.scenarios - {"general"}
     extra = np.array([
-        [prob[i], np.log(prob[i] + 1e-6), float(prob[i] >= problem_probs.max()),
+        [prob[i], np.log(prob[i] + 1e-6), float(prob[i] >= problem_probs.max()), none,
          float(bool(named & articles.scenarios[i])),
          float("general" in articles.scenarios[i]),
          float(bool(named) and not (named & articles.scenarios[i])
@@ -115,9 +122,10 @@ class RankerModel:
     fingerprints: dict[str, str]
     """Encoder name → model fingerprint it was trained with."""
     problems: tuple[str, ...]
-    """Classifier classes."""
+    """Problem keys, in the classifier's class order."""
     classifier_coef: list[list[float]]
-    """(problems, sum of encoder dims) multinomial logistic-regression weights."""
+    """(classes, sum of encoder dims) multinomial logistic-regression weights; classes are the
+    problems, plus a last "none of them" class when out-of-scope texts were trained on."""
     classifier_intercept: list[float]
     legs: tuple[str, ...]
     """Leg names the ranker's features were computed from."""
@@ -138,13 +146,15 @@ class RankerModel:
 
     def problem_probs(self, query_vectors: Mapping[str, np.ndarray],
                       prior: Mapping[str, float] | None = None) -> np.ndarray:
-        """P(problem | query) from the concatenated query vectors, times an optional prior."""
+        """P(class | query) from the concatenated query vectors (problems, then "none" when the
+        model has it), the problems reweighted by an optional prior."""
         x = np.concatenate([query_vectors[name] for name in self.encoders])
         logits = np.asarray(self.classifier_coef) @ x + np.asarray(self.classifier_intercept)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         if prior:
-            boost = np.array([1.0 + prior.get(p, 0.0) for p in self.problems])
+            boost = np.array([1.0 + prior.get(p, 0.0) for p in self.problems]
+                             + [1.0] * (len(probs) - len(self.problems)))
             probs = probs * boost / (probs * boost).sum()
         return probs
 

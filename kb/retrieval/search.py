@@ -222,6 +222,11 @@ class Searcher:
             concepts=tuple(self._concepts(a) for a in self.article_ids),
         )
         self._codes = CodeMatcher(index.articles.values())
+        # Chunks grouped by article, so "best chunk per article" is one segmented maximum.
+        self._order = np.argsort(index.chunk_article, kind="stable")
+        grouped = index.chunk_article[self._order]
+        self._starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        self._segment_article = grouped[self._starts]
 
     def _concepts(self, article_id: str) -> frozenset[str]:
         """Glossary concepts of an article's titles and symptoms, in all its languages."""
@@ -273,7 +278,8 @@ class Searcher:
 
     def query_vectors(self, text: str) -> dict[str, np.ndarray]:
         """Each encoder's unit query vector."""
-        return {name: encoder.encode_queries([text])[0] for name, encoder in self.encoders.items()}
+        return {name: np.asarray(encoder.encode_queries([text])[0], dtype=np.float32)
+                for name, encoder in self.encoders.items()}
 
     def legs(self, query: CleanQuery, vectors: Mapping[str, np.ndarray],
              allowed: np.ndarray | None = None) -> Legs:
@@ -293,8 +299,12 @@ class Searcher:
 
     def _per_article(self, chunk_scores: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         best = np.full(len(self.article_ids), -np.inf)
-        positions = self.index.chunk_article if rows is None else self.index.chunk_article[rows]
-        np.maximum.at(best, positions, chunk_scores)
+        if rows is None:  # a score for every chunk
+            if len(chunk_scores):
+                best[self._segment_article] = np.maximum.reduceat(chunk_scores[self._order],
+                                                                  self._starts)
+            return best
+        np.maximum.at(best, self.index.chunk_article[rows], chunk_scores)
         return best
 
     def _vector_leg(self, name: str, query_vector: np.ndarray,

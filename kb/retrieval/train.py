@@ -14,13 +14,16 @@ Deterministic: fixed seed and fold assignment.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kb.content.taxonomy import PROBLEMS
+from kb.errors import ConfigError
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import QueryFacts, RankerModel, feature_names, features
@@ -28,13 +31,26 @@ from kb.retrieval.search import Legs, Searcher
 
 SEED = 20261130
 FOLDS = 5
-REAL_WEIGHT = 3.0
-"""Real users' words count this many times an authored query or a symptom."""
-TARGET_PRECISION = 0.92
-"""Right-when-confident aimed for on out-of-fold train texts (the goal on test is 0.90)."""
-STRONG_PRECISION = 0.97
-CLASSIFIER_C = 4.0
-RANKER_C = 1.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The fitting choices, as data (chosen by out-of-fold figures on train, never on test)."""
+
+    real_weight: float = 3.0
+    """Real users' words count this many times an authored query or a symptom."""
+    classifier_c: float = 4.0
+    ranker_c: float = 1.0
+    target_precision: float = 0.92
+    """Right-when-confident aimed for on out-of-fold train texts (the goal on test is 0.90)."""
+    strong_precision: float = 0.97
+    out_of_scope_rate: float = 0.02
+    """At most this share of out-of-scope train texts may clear the confidence threshold."""
+
+
+REAL_GROUP = "real:"
+OUT_OF_SCOPE = "none"
+"""The label of texts no article answers (out-of-scope questions)."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +68,37 @@ class TrainingText:
     """Used to fit the ranker (real and authored queries), not only the classifier."""
 
 
+def read_out_of_scope(path: Path) -> list[tuple[str, str, str, str]]:
+    """`(text, lang, source, split)` of a JSONL file of real out-of-scope texts."""
+    rows = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            rows.append((str(data["q"]), data["lang"], data["source"], data["split"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{number}: expected q, lang, source and split ({exc})") \
+                from exc
+    return rows
+
+
 def training_texts(real: Sequence[EvalQuery], authored: Sequence[EvalQuery],
-                   searcher: Searcher, sources: Sequence[str] = ()) -> list[TrainingText]:
-    """The training set: real `train` texts, authored `dev` queries, article symptoms."""
+                   searcher: Searcher, sources: Sequence[str] = (),
+                   config: TrainConfig = TrainConfig(),
+                   out_of_scope: Sequence[tuple[str, str, str, str]] = ()) -> list[TrainingText]:
+    """The training set: real `train` texts, authored `dev` queries, article symptoms, and
+    the `train` part of real out-of-scope texts."""
     out = []
+    for text, lang, source, split in out_of_scope:
+        if split == "train":
+            out.append(TrainingText(text, OUT_OF_SCOPE, "general", lang, 1.0,
+                                    f"{OUT_OF_SCOPE}:{source}", True))
     for i, q in enumerate(real):
         if q.split == "train":
-            out.append(TrainingText(q.q, q.problem, q.scenario, q.lang, REAL_WEIGHT,
-                                    sources[i] if i < len(sources) else f"real{i}", True))
+            out.append(TrainingText(q.q, q.problem, q.scenario, q.lang, config.real_weight,
+                                    REAL_GROUP + (sources[i] if i < len(sources) else str(i)),
+                                    True))
     for i, q in enumerate(authored):
         if q.split == "dev":
             out.append(TrainingText(q.q, q.problem, q.scenario, q.lang, 1.0, f"authored{i}",
@@ -80,6 +119,8 @@ def relevant(searcher: Searcher, problem: str, scenario: str) -> np.ndarray:
     else the general one, else any article of the problem."""
     facts = searcher.facts
     same = np.array([p == problem for p in facts.problems])
+    if not same.any():  # out of scope: no article answers it
+        return same
     here = same & np.array([scenario in s for s in facts.scenarios])
     if scenario != "general" and here.any():
         return here
@@ -113,10 +154,10 @@ def prepare(searcher: Searcher, texts: Sequence[TrainingText],
     return Prepared(list(texts), vectors, legs, facts)
 
 
-def _classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Any:
+def _classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=CLASSIFIER_C, max_iter=3000, random_state=SEED)
+    model = LogisticRegression(C=c, max_iter=3000, random_state=SEED)
     model.fit(x, y, sample_weight=w)
     return model
 
@@ -129,26 +170,28 @@ def _full_probs(model: Any, x: np.ndarray, classes: int) -> np.ndarray:
 
 
 def fit(searcher: Searcher, data: Prepared,
-        progress: Callable[[str], None] = lambda m: None) -> tuple[RankerModel, dict[str, Any]]:
+        progress: Callable[[str], None] = lambda m: None,
+        config: TrainConfig = TrainConfig()) -> tuple[RankerModel, dict[str, Any]]:
     """Fit classifier and ranker; returns the model and out-of-fold figures on train."""
     from sklearn.linear_model import LogisticRegression
 
     problems = tuple(PROBLEMS)
+    classes = (*problems, OUT_OF_SCOPE)
     encoders = tuple(searcher.encoders)
     x = np.array([np.concatenate([v[e] for e in encoders]) for v in data.vectors])
-    y = np.array([problems.index(t.problem) for t in data.texts])
+    y = np.array([classes.index(t.problem) for t in data.texts])
     w = np.array([t.weight for t in data.texts])
     folds = np.array([_fold(t.group) if t.ranks else -1 for t in data.texts])
     ranks = np.array([t.ranks for t in data.texts])
 
     progress("classifier: out-of-fold probabilities")
-    oof = np.zeros((len(x), len(problems)))
+    oof = np.zeros((len(x), len(classes)))
     for f in range(FOLDS):
         train = folds != f
-        model = _classifier(x[train], y[train], w[train])
+        model = _classifier(x[train], y[train], w[train], config.classifier_c)
         test = folds == f
-        oof[test] = _full_probs(model, x[test], len(problems))
-    classifier = _classifier(x, y, w)
+        oof[test] = _full_probs(model, x[test], len(classes))
+    classifier = _classifier(x, y, w, config.classifier_c)
 
     progress("ranker: features")
     leg_names = next(leg.names for leg, t in zip(data.legs, data.texts, strict=True) if t.ranks)
@@ -169,7 +212,7 @@ def fit(searcher: Searcher, data: Prepared,
     z = (matrix - mean) / scale
 
     def ranker(rows_mask: np.ndarray) -> Any:
-        model = LogisticRegression(C=RANKER_C, max_iter=3000, random_state=SEED)
+        model = LogisticRegression(C=config.ranker_c, max_iter=3000, random_state=SEED)
         model.fit(z[rows_mask], label[rows_mask], sample_weight=weight[rows_mask])
         return model
 
@@ -181,31 +224,37 @@ def fit(searcher: Searcher, data: Prepared,
         oof_score[row_fold == f] = model.predict_proba(z[row_fold == f])[:, 1]
     final = ranker(np.ones(len(z), dtype=bool))
 
-    # Calibrate on real texts only: that is what the thresholds are for.
+    # Calibrate on real texts only: that is what the thresholds are for. An answer must be
+    # right often enough on in-scope texts, and out-of-scope texts must rarely clear the bar.
     per_text = []
     for i in np.flatnonzero(ranks):
         t = data.texts[i]
         scores = oof_score[owner_of == i]
         top = int(np.argmax(scores))
-        per_text.append((t.lang, t.weight == REAL_WEIGHT, float(scores[top]),
+        per_text.append((t.lang, t.group.split(":", 1)[0], float(scores[top]),
                          searcher.facts.problems[top] == t.problem))
+    none_scores = sorted((s for _, kind, s, _ in per_text if kind == OUT_OF_SCOPE),
+                         reverse=True)
+    allowed = int(len(none_scores) * config.out_of_scope_rate)
+    floor = none_scores[allowed] + 1e-4 if len(none_scores) > allowed else 0.0
     thresholds, strong, report = {}, {}, {}
     for lang in ("en", "zh"):
-        mine = [(s, ok) for lg, real, s, ok in per_text if lg == lang and real]
-        thresholds[lang] = _threshold(mine, TARGET_PRECISION)
-        strong[lang] = max(_threshold(mine, STRONG_PRECISION), thresholds[lang])
+        mine = [(s, ok) for lg, kind, s, ok in per_text if lg == lang and kind == "real"]
+        thresholds[lang] = round(max(_threshold(mine, config.target_precision), floor), 4)
+        strong[lang] = max(_threshold(mine, config.strong_precision), thresholds[lang])
         answered = [ok for s, ok in mine if s >= thresholds[lang]]
         report[lang] = {"n": len(mine), "oof_hit1": float(np.mean([ok for _, ok in mine])),
                         "oof_confident": len(answered) / max(len(mine), 1),
                         "oof_right_when_confident": float(np.mean(answered)) if answered else 0.0,
                         "threshold": thresholds[lang]}
+    report["out_of_scope"] = {"n": len(none_scores), "floor": round(floor, 4)}
 
     model = RankerModel(
         encoders=encoders,
         fingerprints={name: e.fingerprint for name, e in searcher.encoders.items()},
         problems=problems,
-        classifier_coef=np.round(classifier_coef(classifier, len(problems)), 6).tolist(),
-        classifier_intercept=np.round(classifier_intercept(classifier, len(problems)),
+        classifier_coef=np.round(classifier_coef(classifier, len(classes)), 6).tolist(),
+        classifier_intercept=np.round(classifier_intercept(classifier, len(classes)),
                                       6).tolist(),
         legs=leg_names,
         ranker_coef=np.round(final.coef_[0], 6).tolist(),
@@ -215,7 +264,8 @@ def fit(searcher: Searcher, data: Prepared,
         thresholds=thresholds, strong=strong,
         trained_on={"seed": SEED, "texts": int(ranks.sum()),
                     "classifier_texts": len(data.texts),
-                    "real_train": int(sum(t.weight == REAL_WEIGHT for t in data.texts)),
+                    "real_train": int(sum(t.group.startswith(REAL_GROUP) for t in data.texts)),
+                    "config": asdict(config),
                     "features": feature_names(leg_names)},
     )
     return model, report

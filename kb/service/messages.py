@@ -103,6 +103,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 # --- The app (app.py): page chrome shown in both languages, sentences in one ---
 UI: dict[str, dict[str, str]] = {
     "title": {"en": "RTC troubleshooting search", "zh": "音视频问题排查"},
+    "artefact": {"en": "Paste a stats dump or log (webrtc-internals, getStats, SDK log) — "
+                       "read here, never stored",
+                 "zh": "粘贴统计数据或日志（webrtc-internals、getStats、SDK 日志）——只在本机读取，"
+                       "不保存"},
+    "artefact_file": {"en": "…or upload the file", "zh": "……或上传文件"},
+    "evidence": {"en": "Evidence from what was pasted", "zh": "粘贴内容中的证据"},
     "loading": {"en": "Loading the index and models…", "zh": "正在加载索引和模型…"},
     "query": {"en": "Describe the symptom in your own words", "zh": "用自己的话描述现象"},
     "examples": {"en": "Examples", "zh": "示例"},

@@ -1,0 +1,58 @@
+"""Choose the training settings by out-of-fold figures on the train split (never the test split).
+
+Prepares the training texts once (query vectors and retriever scores with the index's
+encoders), then fits `kb train`'s model under each setting and prints out-of-fold hit@1,
+the share answered confidently and right-when-confident, per language.
+
+Run: .venv/bin/python benchmarks/sweep.py /tmp/idx-use+e5 use,e5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import sys
+from pathlib import Path
+
+from kb.retrieval.evaluate import read_queries
+from kb.retrieval.search import Searcher
+from kb.retrieval.train import TrainConfig, fit, prepare, read_out_of_scope, training_texts
+from kb.settings import load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+GRID = {"real_weight": (3.0, 6.0), "classifier_c": (16.0, 64.0),
+        "ranker_c": (0.1,)}
+
+
+def main(index_dir: str, encoders: str) -> int:
+    settings = load_settings({"index_dir": index_dir, "encoders": encoders, "model": "none"})
+    searcher = Searcher.load(settings)
+    real = read_queries(REPO / "eval/real.jsonl")
+    sources = [json.loads(line)["source"]
+               for line in (REPO / "eval/real.jsonl").read_text("utf-8").splitlines()]
+    authored = read_queries(REPO / "eval/queries.jsonl")
+    negatives = read_out_of_scope(REPO / "eval/out_of_scope.jsonl")
+    prepared = {}
+    for values in itertools.product(*GRID.values()):
+        config = TrainConfig(**dict(zip(GRID, values, strict=True)))
+        weight = config.real_weight
+        if weight not in prepared:  # the weight is baked into the texts; vectors are not
+            texts = training_texts(real, authored, searcher, sources, config,
+                                   out_of_scope=negatives)
+            if prepared:
+                base = next(iter(prepared.values()))
+                prepared[weight] = dataclasses.replace(base, texts=texts)
+            else:
+                prepared[weight] = prepare(searcher, texts)
+        _, report = fit(searcher, prepared[weight], config=config)
+        report.pop("out_of_scope")
+        line = " | ".join(f"{lang} hit@1 {r['oof_hit1']:.3f} conf {r['oof_confident']:.2f} "
+                          f"right {r['oof_right_when_confident']:.3f}"
+                          for lang, r in report.items())
+        print(f"{dataclasses.asdict(config)}: {line}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(*sys.argv[1:3]))
