@@ -87,6 +87,8 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     from kb.service.render import show_response
 
     searcher = Searcher.load(_settings(args))
+    if searcher.ranking.fallback:
+        print(f"note: {searcher.ranking.fallback}", file=sys.stderr)
     queries = sys.stdin if args.query == "-" else [args.query]
     for line in queries:
         response = searcher.search(line.rstrip("\n"), top_k=args.top_k, scenario=args.scenario,
@@ -110,6 +112,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         if not queries:
             raise KbError(f"{args.file}: no queries in split `{args.split}`")
     searcher = Searcher.load(_settings(args))
+    if searcher.ranking.fallback:
+        print(f"note: {searcher.ranking.fallback}", file=sys.stderr)
 
     def ranked(text: str) -> tuple[list[str], bool, tuple[str, ...]]:
         response = searcher.search(text, top_k=10)

@@ -16,7 +16,15 @@ from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import build_index
 from kb.retrieval.query import clean_query, focus
 from kb.retrieval.ranker import ArticleFacts, Legs, QueryFacts, RankerModel, feature_names, features
-from kb.retrieval.search import CodeMatcher, Searcher, scenarios_named
+from kb.retrieval.search import (
+    CodeMatcher,
+    Hit,
+    Searcher,
+    keyword_query,
+    order_articles,
+    scenarios_named,
+)
+from kb.retrieval.text import CONCEPT_PREFIX, tokens
 from kb.retrieval.train import _threshold
 
 # -- fusion and pooling --------------------------------------------------------------------
@@ -92,12 +100,22 @@ def test_strong_needs_the_strong_threshold(tiny_searcher):
                         strong_threshold=similarity + 0.01).search(query).match == "fair"
 
 
-def test_clarify_offers_one_article_per_close_problem(tiny_searcher):
+def test_clarify_offers_each_close_problems_best_article(tiny_searcher):
     searcher = with_ranking(tiny_searcher, confidence_threshold=0.0, clarify_gap=10.0)
-    response = searcher.search("echo black screen join fails")
+    response = searcher.search("echo black screen join fails", top_k=10)
     problems = [h.problem for h in response.clarify]
     assert len(problems) == len(set(problems)) >= 2
     assert len(problems) <= searcher.ranking.clarify_choices
+    for hit in response.clarify:
+        assert hit == next(h for h in response.results if h.problem == hit.problem)
+
+
+def test_clarify_keeps_the_first_article_of_a_problem(tiny_searcher):
+    first = Hit("a", "A", "echo", ("general",), "en", "P1", 0.9, "", "")
+    later = dataclasses.replace(first, id="b", score=0.85)
+    other = dataclasses.replace(first, id="c", problem="noise", score=0.8)
+    searcher = with_ranking(tiny_searcher, clarify_gap=0.5)
+    assert searcher._clarify((first, later, other)) == (first, other)
 
 
 def test_no_clarify_when_the_others_are_far_behind(tiny_searcher):
@@ -111,13 +129,25 @@ def test_clarify_choices_caps_the_question(tiny_searcher):
     assert len(searcher.search("echo black screen join fails").clarify) == 2
 
 
-def test_ties_break_by_article_id(tiny_searcher):
-    response = tiny_searcher.search("zzz unrelated words", top_k=3)
-    tied = [h for h in response.results if h.score == response.results[-1].score]
-    assert [h.id for h in tied] == sorted(h.id for h in tied)
+def test_ties_break_by_article_id_and_exact_codes_go_first():
+    tied = [f"article-{n:02d}" for n in range(30)]
+    scores = {"top": 0.9, **{a: 0.5 for a in reversed(tied)}, "last": 0.1}
+    assert order_articles(scores, ()) == ["top", *tied, "last"]
+    assert order_articles(scores, {"last"}) == ["last", "top", *tied]
 
 
-def test_concept_weight_multiplies_glossary_concepts_in_the_keyword_leg(tiny_searcher):
+def test_concept_weight_multiplies_glossary_concepts_in_the_keyword_query(tiny_searcher):
+    glossary = tiny_searcher.index.glossary
+    plain = tokens("echo camera", glossary)
+    concepts = [t for t in plain if t.startswith(CONCEPT_PREFIX)]
+    assert concepts
+    for weight in (1, 2, 3):
+        query = keyword_query("echo camera", glossary, weight)
+        assert query.count(concepts[0]) == weight * plain.count(concepts[0])
+        assert len(query) == len(plain) + (weight - 1) * len(concepts)
+
+
+def test_concept_weight_raises_the_keyword_score_of_the_concepts_article(tiny_searcher):
     query = clean_query("echo camera")
     once = with_ranking(tiny_searcher, concept_weight=1)._keyword_leg(query.text)
     thrice = with_ranking(tiny_searcher, concept_weight=3)._keyword_leg(query.text)
@@ -161,6 +191,35 @@ def test_features_carry_the_classifiers_belief_in_each_articles_problem():
     matrix = features(legs, np.array([0.2, 0.8]), QueryFacts(), FACTS, PROBLEMS)
     assert feature(matrix, "clf:prob").tolist() == pytest.approx([0.2, 0.2, 0.8])
     assert feature(matrix, "clf:top").tolist() == [0, 0, 1]
+
+
+def test_problem_pool_is_the_mean_of_the_best_three():
+    facts = ArticleFacts(article_ids=tuple("abcde"), problems=("echo",) * 4 + ("noise",),
+                         scenarios=(frozenset({"general"}),) * 5, concepts=(frozenset(),) * 5)
+    legs = Legs(("v", "keyword"), np.array([[0.9, 0.8, 0.7, 0.0, 0.6], [0.0] * 5]))
+    matrix = features(legs, np.array([0.5, 0.5]), QueryFacts(), facts, PROBLEMS)
+    spread = 0.9 - 0.0
+    # echo pools (0.9 + 0.8 + 0.7) / 3 = 0.8 (not its lowest three); noise 0.6
+    assert feature(matrix, "v:pool_gap").tolist() == pytest.approx(
+        [0, 0, 0, 0, (0.6 - 0.8) / spread])
+
+
+def test_model_confidence_follows_the_thresholds_per_language(tiny_searcher):
+    dim = tiny_searcher.encoders["fake"].dim
+    problems = tuple(sorted(set(tiny_searcher.facts.problems)))
+
+    def model(threshold: float, strong: float) -> RankerModel:
+        return toy_model(encoders=("fake",), legs=("fake", "keyword"), problems=problems,
+                         classifier_coef=[[0.0] * dim] * len(problems),
+                         classifier_intercept=[0.0] * len(problems),
+                         thresholds={"en": threshold, "zh": 1.1}, strong={"en": strong, "zh": 1.1})
+
+    query = "camera won't turn on"
+    assert with_ranking(tiny_searcher, model=model(1.1, 1.1)).search(query).match == "weak"
+    assert with_ranking(tiny_searcher, model=model(0.0, 1.1)).search(query).match == "fair"
+    assert with_ranking(tiny_searcher, model=model(0.0, 0.0)).search(query).match == "strong"
+    assert with_ranking(tiny_searcher, model=model(0.0, 0.0)).search("摄像头打不开").match == \
+        "weak"
 
 
 def test_leg_features_rank_gap_and_problem_pool():
@@ -289,3 +348,23 @@ def test_ranker_model_ranks_by_its_probability(tiny_settings):
         classifier_intercept=[0.0] * len(set(searcher.facts.problems)))
     ranked = with_ranking(searcher, model=model).search("camera won't turn on").results
     assert ranked[0].id == "room-echo"  # the only article not in `general`
+
+
+def test_a_model_for_another_encoder_falls_back_to_fusion_and_says_why(tiny_settings, tmp_path):
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
+    path = tmp_path / "model.json"
+    toy_model(encoders=("fake",), legs=("fake", "keyword"),
+              fingerprints={"fake": "hashing/dim128"}).save(path)
+    searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
+    assert searcher.ranking.model is None
+    assert "run `kb train`" in searcher.ranking.fallback
+    assert searcher.search("camera won't turn on").results[0].id == "black-screen"
+
+
+def test_a_matching_model_is_loaded(tiny_settings, tmp_path):
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
+    path = tmp_path / "model.json"
+    toy_model(encoders=("fake",), legs=("fake", "keyword"),
+              fingerprints={"fake": "hashing/dim256"}).save(path)
+    searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
+    assert searcher.ranking.model is not None and not searcher.ranking.fallback

@@ -218,7 +218,9 @@ def create_app(settings: Settings | None = None, *,
         return JSONResponse({
             "status": "ready", "build": found.index.folder.name,
             "articles": len({article_id for article_id, _ in found.index.articles}),
-            "encoders": list(found.encoders), "reload_error": live.last_error or None})
+            "encoders": list(found.encoders), "reload_error": live.last_error or None,
+            "ranking": "model" if found.ranking.model else "fusion",
+            "ranking_note": found.ranking.fallback or None})
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:

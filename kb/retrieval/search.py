@@ -9,6 +9,7 @@ calibrated confidence. An error code or log signature that an article lists wins
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kb.content.articles import Article
-from kb.content.glossary import normalise
+from kb.content.glossary import Glossary, normalise
 from kb.content.taxonomy import PLATFORMS, SCENARIO_TERMS, SCENARIOS
 from kb.errors import ConfigError, IndexMismatchError
 from kb.retrieval.encoders import Encoder, load_encoder
@@ -58,6 +59,8 @@ class RankingConfig:
     characters."""
     model: RankerModel | None = None
     """The learned ranker; None ranks by fusion."""
+    fallback: str = ""
+    """Why a model file that exists is not used (fusion ranks instead), for readiness checks."""
 
 
 def load_ranking(settings: Settings, index: Index) -> RankingConfig:
@@ -71,12 +74,12 @@ def load_ranking(settings: Settings, index: Index) -> RankingConfig:
     built = {info.name: info.fingerprint for info in index.manifest.encoders}
     if {name: built.get(name) for name in model.fingerprints} != model.fingerprints or \
             tuple(built) != model.legs[:-1]:
-        raise IndexMismatchError(
-            f"ranker model {path} was trained for encoders {', '.join(model.legs[:-1])} "
-            f"({', '.join(model.fingerprints.values())}) but the index has "
-            f"{', '.join(f'{n} ({f})' for n, f in built.items())}: run `kb train`, or set "
-            "KB_MODEL= (empty) to rank by fusion")
-    return RankingConfig(**{**config.__dict__, "model": model})
+        # A changed model must not take search down: rank by fusion and say why.
+        reason = (f"ranker model {path} was trained for {', '.join(model.fingerprints.values())}"
+                  f" but the index has {', '.join(built.values())}: run `kb train`; ranking "
+                  "by fusion meanwhile")
+        return dataclasses.replace(config, fallback=reason)
+    return dataclasses.replace(config, model=model)
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,21 @@ class CodeMatcher:
                 if qualified not in self._shared and set(qualified.split()[:-1]) <= words:
                     found |= self._ids[qualified]
         return found
+
+
+def order_articles(scores: Mapping[str, float], exact: Iterable[str]) -> list[str]:
+    """Exact-code articles first, then by score, ties broken by article id (stable output)."""
+    exact = set(exact)
+    return sorted(exact | scores.keys(), key=lambda a: (a not in exact, -scores.get(a, 0.0), a))
+
+
+def keyword_query(text: str, glossary: Glossary, concept_weight: int) -> list[str]:
+    """Keyword tokens of a query, each glossary concept token counted `concept_weight` times:
+    concepts name the problem in the glossary's words and should outweigh the incidental words
+    of a ticket (device, region, app type)."""
+    query_tokens = tokens(text, glossary)
+    concepts = [t for t in query_tokens if t.startswith(CONCEPT_PREFIX)]
+    return query_tokens + concepts * (concept_weight - 1)
 
 
 def scenarios_named(text: str) -> frozenset[str]:
@@ -329,11 +347,7 @@ class Searcher:
         return self._per_article(scores[0][keep], found[0][keep])
 
     def _keyword_leg(self, text: str) -> np.ndarray:
-        query_tokens = tokens(text, self.index.glossary)
-        # Concept tokens name the problem in the glossary's words; weigh them above the
-        # incidental words of a ticket (device, region, app type).
-        query_tokens += [t for t in query_tokens if t.startswith(CONCEPT_PREFIX)] * (
-            self.ranking.concept_weight - 1)
+        query_tokens = keyword_query(text, self.index.glossary, self.ranking.concept_weight)
         if not query_tokens:
             return np.zeros(len(self.article_ids))
         scores = np.asarray(self.index.keyword.get_scores(query_tokens), dtype=np.float64)
@@ -387,8 +401,7 @@ class Searcher:
                             if a in allowed_ids}
         else:
             order_scores = self._fused(legs, problem_prior)
-        order = sorted(facts.exact | order_scores.keys(),
-                       key=lambda a: (a not in facts.exact, -order_scores.get(a, 0.0), a))
+        order = order_articles(order_scores, facts.exact)
         similarity = self._similarity(legs)
         hits = tuple(self._hit(a, display, order_scores.get(a, 0.0), similarity, legs,
                                a in facts.exact) for a in order[:top_k])
