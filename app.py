@@ -223,7 +223,8 @@ def feedback_form(log: SearchLog | None, response: SearchResponse, scenario: str
 
 @st.cache_resource
 def load_rules_once(settings: Settings) -> tuple[Rule, ...]:
-    return tuple(load_rules(rules_path(settings.articles_dir)))
+    path = rules_path(settings.articles_dir)
+    return tuple(load_rules(path)) if path.exists() else ()
 
 
 def read_artefact(pasted: str, upload) -> str | None:  # noqa: ANN001 - Streamlit's UploadedFile

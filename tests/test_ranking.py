@@ -7,6 +7,7 @@ Each test pins a rule so that a one-line change to it fails here, fast, without 
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 import numpy as np
 import pytest
@@ -15,7 +16,16 @@ from kb.content.articles import load_corpus
 from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import build_index
 from kb.retrieval.query import clean_query, focus
-from kb.retrieval.ranker import ArticleFacts, Legs, QueryFacts, RankerModel, feature_names, features
+from kb.retrieval.ranker import (
+    ArticleFacts,
+    Legs,
+    QueryFacts,
+    RankerModel,
+    feature_names,
+    features,
+    lexical_vector,
+    problem_confidence,
+)
 from kb.retrieval.search import (
     CodeMatcher,
     Hit,
@@ -253,8 +263,12 @@ def toy_model(**changes) -> RankerModel:
     base = dict(encoders=("v",), fingerprints={}, problems=PROBLEMS,
                 classifier_coef=[[1.0, 0.0], [0.0, 1.0]], classifier_intercept=[0.0, 0.0],
                 legs=("v", "keyword"), ranker_coef=coef, ranker_intercept=-2.0,
+                lexical_coef=[[0.0] * 8, [0.0] * 8], lexical_intercept=[0.0, 0.0],
+                lexical_idf=[1.0] * 8,
                 feature_mean=[0.0] * len(names), feature_scale=[1.0] * len(names),
                 thresholds={"en": 0.5, "zh": 0.5}, strong={"en": 0.9, "zh": 0.9})
+    classes = len(changes.get("problems", PROBLEMS))
+    base.update(lexical_coef=[[0.0] * 8] * classes, lexical_intercept=[0.0] * classes)
     return RankerModel(**{**base, **changes})
 
 
@@ -272,6 +286,26 @@ def test_ranker_score_is_monotone_in_a_positive_feature():
     matrix[0, feature_names(["v", "keyword"]).index("clf:prob")] = 0.9
     low, high = model.score(matrix)[::-1]
     assert 0 < low < high < 1
+
+
+def test_lexical_vector_is_a_unit_tf_idf_of_hashed_tokens():
+    idf = np.ones(64)
+    index, values = lexical_vector(["echo", "echo", "howl"], idf)
+    assert len(index) == 2 and np.linalg.norm(values) == pytest.approx(1.0)
+    echo = values[list(index).index(zlib.crc32(b"echo") % 64)]
+    howl = values[list(index).index(zlib.crc32(b"howl") % 64)]
+    assert echo == pytest.approx((1 + np.log(2)) * howl)
+    assert lexical_vector([], idf)[0].size == 0
+
+
+def test_lexical_classifier_reads_the_tokens():
+    coef = np.zeros((2, 8))
+    coef[1, zlib.crc32(b"hiss") % 8] = 5.0
+    model = toy_model(lexical_coef=coef.tolist())
+    assert model.lexical_probs(["hiss"]).argmax() == 1
+    other = next(t for t in ("quiet", "loud", "soft", "tiny")
+                 if zlib.crc32(t.encode()) % 8 != zlib.crc32(b"hiss") % 8)
+    assert model.lexical_probs([other]).tolist() == pytest.approx([0.5, 0.5])
 
 
 def test_model_round_trips_through_json(tmp_path):
@@ -368,3 +402,11 @@ def test_a_matching_model_is_loaded(tiny_settings, tmp_path):
               fingerprints={"fake": "hashing/dim256"}).save(path)
     searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
     assert searcher.ranking.model is not None and not searcher.ranking.fallback
+
+
+def test_problem_confidence_is_the_noisy_or_of_the_problems_articles():
+    problem_of = {"a": "echo", "b": "echo", "c": "noise"}
+    scores = {"a": 0.5, "b": 0.5, "c": 0.9}
+    assert problem_confidence(scores, problem_of, "echo") == pytest.approx(0.75)
+    assert problem_confidence(scores, problem_of, "noise") == pytest.approx(0.9)
+    assert problem_confidence({"a": -1.0, "c": 0.2}, problem_of, "echo") == 0.0

@@ -164,7 +164,9 @@ def create_app(settings: Settings | None = None, *,
             raise HTTPException(404, f"no article with id `{article_id}`") from None
         return article_payload(version, settings)
 
-    rules = load_rules(rules_path(settings.articles_dir))
+    rules_file = rules_path(settings.articles_dir)
+    # Without a rules file, artefacts are still read; they just yield no findings.
+    rules = load_rules(rules_file) if rules_file.exists() else []
 
     @app.post("/v1/diagnose", summary="Findings from a pasted stats dump or log, and the answer")
     def diagnose_route(body: DiagnoseBody, found: Found) -> dict[str, Any]:

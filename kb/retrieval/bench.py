@@ -25,6 +25,8 @@ from pathlib import Path
 from kb.settings import Settings
 
 COLD_QUERY = "viewers hear an echo when the host co-hosts"
+SYNTHETIC_WORDS = 6
+"""Vocabulary words appended to every chunk of a synthetic copy."""
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -50,7 +52,7 @@ def _synthetic_articles(articles: list, chunks_wanted: int, seed: int = 7) -> li
         base = articles[n % len(articles)]
 
         def vary(text: str) -> str:
-            return text + " " + " ".join(rng.choices(vocabulary, k=6))
+            return text + " " + " ".join(rng.choices(vocabulary, k=SYNTHETIC_WORDS))
 
         out.append(dataclasses.replace(
             base, id=f"{base.id}-syn{n}", path=f"synthetic/{base.id}-syn{n}.{base.lang}.md",
@@ -58,6 +60,44 @@ def _synthetic_articles(articles: list, chunks_wanted: int, seed: int = 7) -> li
             sections=tuple(dataclasses.replace(s, text=vary(s.text)) for s in base.sections),
             links=()))
     return out
+
+
+class ReusingEncoder:
+    """Stands in for a real encoder when a synthetic corpus is built: a synthetic chunk gets its
+    source chunk's real vector plus a little noise, so 100k chunks need no 100k embeddings
+    (e5 embeds ~10 chunks/s here: 100k would take hours). Queries use the real model, and the
+    name and fingerprint are the real ones, so the learned ranker applies as in production."""
+
+    def __init__(self, real, sources: dict[str, object], seed: int = 11) -> None:
+        import numpy as np
+
+        self._real, self._sources = real, sources
+        self._rng = np.random.default_rng(seed)
+        self.name, self.dim, self.languages = real.name, real.dim, real.languages
+        self.fingerprint = real.fingerprint
+
+    def encode(self, texts):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        rows = np.stack([self._sources[" ".join(t.split()[:-SYNTHETIC_WORDS])] for t in texts])
+        rows = rows + self._rng.normal(0, 0.02, rows.shape).astype(np.float32)
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+    def encode_queries(self, texts):  # noqa: ANN001, ANN201
+        return self._real.encode_queries(texts)
+
+
+def _reuse_real_vectors(settings: Settings, articles: list) -> None:
+    """Register `ReusingEncoder`s for the settings' encoders over the real chunks."""
+    from kb.retrieval.chunking import chunk
+    from kb.retrieval.encoders import load_encoder, register_encoder
+
+    texts = sorted({c.text for a in articles for c in chunk(a)})
+    for spec in settings.encoders:
+        real = load_encoder(spec, settings.threads)
+        sources = {" ".join(t.split()): v for t, v in zip(texts, real.encode(texts), strict=True)}
+        stand_in = ReusingEncoder(real, sources)
+        register_encoder(spec, lambda threads, stand_in=stand_in: stand_in)
 
 
 def _latencies(searcher, queries: list[str]) -> list[float]:
@@ -71,7 +111,7 @@ def _latencies(searcher, queries: list[str]) -> list[float]:
     return timings
 
 
-def worker(size: int, settings: Settings, queries_path: Path) -> dict:
+def worker(size: int, settings: Settings, queries_path: Path, reuse: bool = False) -> dict:
     """Measure one corpus (0 = the real articles) in this process; returns the figures."""
     from kb.content.articles import Corpus, load_corpus
     from kb.retrieval.encoders import load_encoder
@@ -91,6 +131,8 @@ def worker(size: int, settings: Settings, queries_path: Path) -> dict:
         shutil.copytree(settings.articles_dir, articles_dir)
         real = load_corpus(articles_dir)
         if size:
+            if reuse:
+                _reuse_real_vectors(settings, list(real.articles))
             corpus = Corpus(tuple(_synthetic_articles(list(real.articles), size)), (),
                             str(articles_dir))
         else:
@@ -113,7 +155,7 @@ def worker(size: int, settings: Settings, queries_path: Path) -> dict:
         figures["index_load_s"] = time.perf_counter() - started
         figures["vector_index"] = index.manifest.encoders[0].kind
         searcher = Searcher.load(run)
-        queries = [q.q for q in read_queries(queries_path)]
+        queries = [q.q for q in read_queries(queries_path) if q.split in ("all", "test")]
         timings = _latencies(searcher, queries)
         figures.update(queries=len(timings), p50_ms=statistics.median(timings),
                        p95_ms=_percentile(timings, 95))
@@ -137,7 +179,8 @@ def cold_start(settings: Settings, repeats: int) -> list[float]:
 
 
 def run_benchmarks(settings: Settings, sizes: list[int], queries: Path, repeats: int = 3,
-                   progress: Callable[[str], None] = lambda message: None) -> str:
+                   progress: Callable[[str], None] = lambda message: None,
+                   reuse_vectors: bool = False) -> str:
     """Run every measurement and return the report as Markdown."""
     from kb.content.articles import load_corpus
     from kb.retrieval.index import build_index
@@ -148,7 +191,7 @@ def run_benchmarks(settings: Settings, sizes: list[int], queries: Path, repeats:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         command = [sys.executable, "-m", "kb.retrieval.bench", str(size),
                    str(settings.articles_dir), ",".join(settings.encoders),
-                   str(settings.threads), str(queries)]
+                   str(settings.threads), str(queries), "reuse" if reuse_vectors else "embed"]
         done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -177,14 +220,17 @@ def run_benchmarks(settings: Settings, sizes: list[int], queries: Path, repeats:
         f"{real['rebuild_embedded']} chunk(s) re-embedded.",
         f"- Cold start of one `kb search` (process start to answer), {repeats} runs: median "
         f"{statistics.median(cold):.2f} s (min {min(cold):.2f}, max {max(cold):.2f}).",
-        f"- Latency: {real['queries']} queries from `{queries}`, one at a time, after 10 warm-up "
-        "queries.",
+        f"- Latency: {real['queries']} queries from `{queries}` (its test split when it has one), "
+        "one at a time, after 10 warm-up queries.",
+        "- Synthetic corpora: " + ("each chunk reuses its source chunk's real vector plus noise "
+                                   "(queries are embedded for real)." if reuse_vectors else
+                                   "every chunk embedded for real."),
     ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    size_arg, articles_arg, encoders_arg, threads_arg, queries_arg = sys.argv[1:6]
+    size_arg, articles_arg, encoders_arg, threads_arg, queries_arg, vectors_arg = sys.argv[1:7]
     settings = Settings(articles_dir=Path(articles_arg), encoders=tuple(encoders_arg.split(",")),
                         threads=int(threads_arg))
-    print(json.dumps(worker(int(size_arg), settings, Path(queries_arg))))
+    print(json.dumps(worker(int(size_arg), settings, Path(queries_arg), vectors_arg == "reuse")))

@@ -188,7 +188,9 @@ def _previous_vectors(settings: Settings, fingerprints: dict[str, str],
                   for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
         reuse = {}
         for info in manifest.encoders:
-            if fingerprints.get(info.name) != info.fingerprint:
+            if info.name not in fingerprints:
+                continue
+            if fingerprints[info.name] != info.fingerprint:
                 progress(f"{info.name}: the model changed since the last build; re-embedding")
                 continue
             matrix = np.load(folder / f"vectors-{_safe(info.name)}.npy")

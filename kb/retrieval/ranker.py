@@ -8,8 +8,10 @@ for every article at once (one row per article), so a query costs a few small ma
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,41 @@ import numpy as np
 
 from kb.errors import ConfigError
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+LEXICAL_BUCKETS = 8192
+"""Hashed keyword-token features of the lexical classifier (crc32 of the token, modulo)."""
+
+
+def lexical_vector(tokens: Sequence[str], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse TF-IDF of hashed tokens: (bucket indices, L2-normalised values)."""
+    counts: dict[int, int] = {}
+    for token in tokens:
+        bucket = zlib.crc32(token.encode("utf-8")) % len(idf)
+        counts[bucket] = counts.get(bucket, 0) + 1
+    if not counts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    index = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float))) * idf[index]
+    norm = np.linalg.norm(values)
+    return index, values / norm if norm else values
+
+
+def problem_confidence(scores: Mapping[str, float], problem_of: Mapping[str, str],
+                       problem: str) -> float:
+    """How sure the ranker is of a problem: the noisy-or of its articles' probabilities.
+
+    A ticket that names no scenario spreads its probability over the problem's articles in
+    every scenario; the right problem is what an answer has to get right first."""
+    miss = 1.0
+    for article_id, score in scores.items():
+        if problem_of[article_id] == problem:
+            miss *= 1.0 - min(max(score, 0.0), 1.0)
+    return 1.0 - miss
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    probs = np.exp(logits - logits.max())
+    return probs / probs.sum()
 
 
 @dataclass(frozen=True)
@@ -59,7 +95,8 @@ def feature_names(legs: Sequence[str]) -> list[str]:
     for leg in legs:
         names += [f"{leg}:score", f"{leg}:gap", f"{leg}:rrank", f"{leg}:pool_gap", f"{leg}:raw",
                   f"{leg}:best"]
-    names += ["clf:prob", "clf:logprob", "clf:top", "clf:none", "scenario:named_match",
+    names += ["clf:prob", "clf:logprob", "clf:top", "clf:none", "lex:prob", "lex:logprob",
+              "lex:top", "lex:none", "scenario:named_match",
               "scenario:general", "scenario:named_other", "concept:overlap", "exact"]
     return names
 
@@ -90,8 +127,12 @@ def _leg_features(scores: np.ndarray, problem_index: np.ndarray, problems: int) 
 
 
 def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
-             articles: ArticleFacts, problem_keys: Sequence[str]) -> np.ndarray:
-    """(articles, features) matrix for one query; columns as in `feature_names(legs.names)`."""
+             articles: ArticleFacts, problem_keys: Sequence[str],
+             lexical_probs: np.ndarray | None = None) -> np.ndarray:
+    """(articles, features) matrix for one query; columns as in `feature_names(legs.names)`.
+
+    `problem_probs` come from the classifier over the query vectors, `lexical_probs` from the
+    one over its keyword tokens (uniform when absent)."""
     index_of = {p: i for i, p in enumerate(problem_keys)}
     problem_index = np.array([index_of[p] for p in articles.problems])
     blocks = [_leg_features(row, problem_index, len(problem_keys)) for row in legs.scores]
@@ -100,9 +141,16 @@ def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
         else 0.0
     problem_probs = problem_probs[:len(problem_keys)]
     prob = problem_probs[problem_index]
+    if lexical_probs is None:
+        lexical_probs = np.full(len(problem_keys) + 1, 1.0 / (len(problem_keys) + 1))
+    lex_none = float(lexical_probs[len(problem_keys)]) if len(lexical_probs) > len(
+        problem_keys) else 0.0
+    lexical_probs = lexical_probs[:len(problem_keys)]
+    lex = lexical_probs[problem_index]
     named = query.scenarios - {"general"}
     extra = np.array([
         [prob[i], np.log(prob[i] + 1e-6), float(prob[i] >= problem_probs.max()), none,
+         lex[i], np.log(lex[i] + 1e-6), float(lex[i] >= lexical_probs.max()), lex_none,
          float(bool(named & articles.scenarios[i])),
          float("general" in articles.scenarios[i]),
          float(bool(named) and not (named & articles.scenarios[i])
@@ -134,8 +182,14 @@ class RankerModel:
     ranker_intercept: float
     feature_mean: list[float]
     feature_scale: list[float]
+    lexical_coef: list[list[float]]
+    """(classes, LEXICAL_BUCKETS) weights of the classifier over hashed keyword tokens."""
+    lexical_intercept: list[float]
+    lexical_idf: list[float]
+    """Inverse document frequency per bucket, from the training texts."""
     thresholds: dict[str, float]
-    """Language → the top article's probability from which an answer is confident."""
+    """Language → the top problem's confidence (`problem_confidence`) from which an answer is
+    confident."""
     strong: dict[str, float]
     """Language → probability from which the match is called strong."""
     clarify_gap: float = 0.15
@@ -149,9 +203,28 @@ class RankerModel:
         """P(class | query) from the concatenated query vectors (problems, then "none" when the
         model has it), the problems reweighted by an optional prior."""
         x = np.concatenate([query_vectors[name] for name in self.encoders])
-        logits = np.asarray(self.classifier_coef) @ x + np.asarray(self.classifier_intercept)
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
+        probs = _softmax(self._arrays["coef"] @ x + self._arrays["intercept"])
+        return self._with_prior(probs, prior)
+
+    def lexical_probs(self, tokens: Sequence[str],
+                      prior: Mapping[str, float] | None = None) -> np.ndarray:
+        """P(class | query) from its keyword tokens."""
+        index, values = lexical_vector(tokens, self._arrays["idf"])
+        logits = self._arrays["lexical"][:, index] @ values + self._arrays["lexical_intercept"]
+        return self._with_prior(_softmax(logits), prior)
+
+    @cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        # Converted once: the JSON lists would otherwise become arrays on every query.
+        return {"coef": np.asarray(self.classifier_coef),
+                "intercept": np.asarray(self.classifier_intercept),
+                "lexical": np.asarray(self.lexical_coef),
+                "lexical_intercept": np.asarray(self.lexical_intercept),
+                "idf": np.asarray(self.lexical_idf),
+                "mean": np.asarray(self.feature_mean), "scale": np.asarray(self.feature_scale),
+                "ranker": np.asarray(self.ranker_coef)}
+
+    def _with_prior(self, probs: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
         if prior:
             boost = np.array([1.0 + prior.get(p, 0.0) for p in self.problems]
                              + [1.0] * (len(probs) - len(self.problems)))
@@ -160,14 +233,14 @@ class RankerModel:
 
     def score(self, matrix: np.ndarray) -> np.ndarray:
         """P(relevant) for each article row of a feature matrix."""
-        z = (matrix - np.asarray(self.feature_mean)) / np.asarray(self.feature_scale)
-        logits = z @ np.asarray(self.ranker_coef) + self.ranker_intercept
+        z = (matrix - self._arrays["mean"]) / self._arrays["scale"]
+        logits = z @ self._arrays["ranker"] + self.ranker_intercept
         return 1.0 / (1.0 + np.exp(-logits))
 
     def save(self, path: Path) -> None:
         """Write the model as JSON (no pickle)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = asdict(self)
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         path.write_text(json.dumps(data, separators=(",", ":")) + "\n", "utf-8")
 
     @staticmethod

@@ -25,7 +25,14 @@ from kb.retrieval.encoders import Encoder, load_encoder
 from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import HNSW_EF_SEARCH, Index, load_index
 from kb.retrieval.query import MAX_QUERY_CHARS, CleanQuery, clean_query
-from kb.retrieval.ranker import ArticleFacts, Legs, QueryFacts, RankerModel, features
+from kb.retrieval.ranker import (
+    ArticleFacts,
+    Legs,
+    QueryFacts,
+    RankerModel,
+    features,
+    problem_confidence,
+)
 from kb.retrieval.text import CONCEPT_PREFIX, concepts_in, tokens
 from kb.settings import Settings
 
@@ -394,7 +401,10 @@ class Searcher:
         model = self.ranking.model
         if model is not None:
             probs = model.problem_probs(vectors, problem_prior)
-            scores = model.score(features(legs, probs, facts, self.facts, model.problems))
+            lexical = model.lexical_probs(
+                tokens(self.retrieval_text(query), self.index.glossary), problem_prior)
+            scores = model.score(features(legs, probs, facts, self.facts, model.problems,
+                                          lexical))
             if allowed is not None:
                 scores = np.where(allowed, scores, -1.0)
             order_scores = {a: float(s) for a, s in zip(self.article_ids, scores, strict=True)
@@ -405,7 +415,9 @@ class Searcher:
         similarity = self._similarity(legs)
         hits = tuple(self._hit(a, display, order_scores.get(a, 0.0), similarity, legs,
                                a in facts.exact) for a in order[:top_k])
-        match = self._match(hits, query) if hits else "weak"
+        belief = problem_confidence(order_scores, self._problem_of, hits[0].problem) \
+            if hits and model is not None else 0.0
+        match = self._match(hits, query, belief) if hits else "weak"
         confident = match != "weak"
         return SearchResponse(query.text, confident, hits, display, query.notes,
                               self._clarify(hits) if confident and not hits[0].exact else (),
@@ -434,16 +446,17 @@ class Searcher:
         return {a: float(s) for a, s in zip(self.article_ids, best, strict=True)
                 if np.isfinite(s)}
 
-    def _match(self, hits: tuple[Hit, ...], query: CleanQuery) -> str:
-        """`strong`, `fair` or `weak`: exact codes and calibrated scores decide."""
+    def _match(self, hits: tuple[Hit, ...], query: CleanQuery, belief: float) -> str:
+        """`strong`, `fair` or `weak`: exact codes, then the model's calibrated belief in the
+        top problem (fusion: the best chunk's similarity)."""
         top = hits[0]
         if top.exact:
             return "strong"
         model, config = self.ranking.model, self.ranking
         if model is not None:
-            if top.score >= model.strong.get(query.lang, 1.0):
+            if belief >= model.strong.get(query.lang, 1.0):
                 return "strong"
-            return "fair" if top.score >= model.thresholds.get(query.lang, 1.0) else "weak"
+            return "fair" if belief >= model.thresholds.get(query.lang, 1.0) else "weak"
         if top.similarity >= config.strong_threshold:
             return "strong"
         if top.similarity >= config.confidence_threshold:

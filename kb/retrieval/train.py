@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,8 +27,17 @@ from kb.content.taxonomy import PROBLEMS
 from kb.errors import ConfigError
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.query import clean_query
-from kb.retrieval.ranker import QueryFacts, RankerModel, feature_names, features
+from kb.retrieval.ranker import (
+    LEXICAL_BUCKETS,
+    QueryFacts,
+    RankerModel,
+    feature_names,
+    features,
+    lexical_vector,
+    problem_confidence,
+)
 from kb.retrieval.search import Legs, Searcher
+from kb.retrieval.text import tokens
 
 SEED = 20261130
 FOLDS = 5
@@ -40,6 +50,8 @@ class TrainConfig:
     real_weight: float = 6.0
     """Real users' words count this many times an authored query or a symptom."""
     classifier_c: float = 64.0
+    lexical_c: float = 16.0
+    """Regularisation of the classifier over hashed keyword tokens."""
     ranker_c: float = 0.1
     target_precision: float = 0.92
     """Right-when-confident aimed for on out-of-fold train texts (the goal on test is 0.90)."""
@@ -136,22 +148,45 @@ class Prepared:
     vectors: list[dict[str, np.ndarray]]
     legs: list[Legs]
     facts: list[QueryFacts]
+    tokens: list[list[str]]
+    """Keyword tokens of what the retrievers read, for the lexical classifier."""
 
 
 def prepare(searcher: Searcher, texts: Sequence[TrainingText],
             progress: Callable[[str], None] = lambda m: None) -> Prepared:
     """Query vectors, retriever scores and query facts of every text."""
-    vectors, legs, facts = [], [], []
+    vectors, legs, facts, words = [], [], [], []
     every = set(searcher.article_ids)
     for n, item in enumerate(texts):
         query = clean_query(item.text)
         v = searcher.query_vectors(searcher.retrieval_text(query))
         vectors.append(v)
+        words.append(tokens(searcher.retrieval_text(query), searcher.index.glossary))
         legs.append(searcher.legs(query, v) if item.ranks else Legs((), np.zeros((0, 0))))
         facts.append(searcher.query_facts(query, every) if item.ranks else QueryFacts())
         if n % 500 == 0:
             progress(f"prepared {n}/{len(texts)} texts")
-    return Prepared(list(texts), vectors, legs, facts)
+    return Prepared(list(texts), vectors, legs, facts, words)
+
+
+def _lexical_matrix(docs: Sequence[list[str]], idf: np.ndarray) -> Any:
+    from scipy import sparse
+
+    rows, cols, values = [], [], []
+    for row, doc in enumerate(docs):
+        index, weights = lexical_vector(doc, idf)
+        rows += [row] * len(index)
+        cols += index.tolist()
+        values += weights.tolist()
+    return sparse.csr_matrix((values, (rows, cols)), shape=(len(docs), len(idf)))
+
+
+def _idf(docs: Sequence[list[str]]) -> np.ndarray:
+    """Smoothed inverse document frequency per bucket (as scikit-learn's TF-IDF)."""
+    df = np.zeros(LEXICAL_BUCKETS)
+    for doc in docs:
+        df[list({zlib.crc32(t.encode("utf-8")) % LEXICAL_BUCKETS for t in doc})] += 1
+    return np.log((1 + len(docs)) / (1 + df)) + 1
 
 
 def _classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> Any:
@@ -164,7 +199,7 @@ def _classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> Any:
 
 def _full_probs(model: Any, x: np.ndarray, classes: int) -> np.ndarray:
     """Probabilities over all problem indices, even those missing from a fold."""
-    out = np.zeros((len(x), classes))
+    out = np.zeros((x.shape[0], classes))
     out[:, model.classes_] = model.predict_proba(x)
     return out
 
@@ -184,21 +219,27 @@ def fit(searcher: Searcher, data: Prepared,
     folds = np.array([_fold(t.group) if t.ranks else -1 for t in data.texts])
     ranks = np.array([t.ranks for t in data.texts])
 
-    progress("classifier: out-of-fold probabilities")
+    progress("classifiers: out-of-fold probabilities")
+    idf = _idf(data.tokens)
+    lexical_x = _lexical_matrix(data.tokens, idf)
     oof = np.zeros((len(x), len(classes)))
+    oof_lexical = np.zeros((len(x), len(classes)))
     for f in range(FOLDS):
-        train = folds != f
+        train, test = folds != f, folds == f
         model = _classifier(x[train], y[train], w[train], config.classifier_c)
-        test = folds == f
         oof[test] = _full_probs(model, x[test], len(classes))
+        model = _classifier(lexical_x[train], y[train], w[train], config.lexical_c)
+        oof_lexical[test] = _full_probs(model, lexical_x[test], len(classes))
     classifier = _classifier(x, y, w, config.classifier_c)
+    lexical = _classifier(lexical_x, y, w, config.lexical_c)
 
     progress("ranker: features")
     leg_names = next(leg.names for leg, t in zip(data.legs, data.texts, strict=True) if t.ranks)
     rows, labels, weights, owner = [], [], [], []
     for i in np.flatnonzero(ranks):
         t = data.texts[i]
-        matrix = features(data.legs[i], oof[i], data.facts[i], searcher.facts, problems)
+        matrix = features(data.legs[i], oof[i], data.facts[i], searcher.facts, problems,
+                          oof_lexical[i])
         rows.append(matrix)
         labels.append(relevant(searcher, t.problem, t.scenario))
         weights.append(np.full(len(matrix), t.weight))
@@ -224,6 +265,7 @@ def fit(searcher: Searcher, data: Prepared,
         oof_score[row_fold == f] = model.predict_proba(z[row_fold == f])[:, 1]
     final = ranker(np.ones(len(z), dtype=bool))
 
+    problem_of = dict(zip(searcher.article_ids, searcher.facts.problems, strict=True))
     # Calibrate on real texts only: that is what the thresholds are for. An answer must be
     # right often enough on in-scope texts, and out-of-scope texts must rarely clear the bar.
     per_text = []
@@ -231,8 +273,10 @@ def fit(searcher: Searcher, data: Prepared,
         t = data.texts[i]
         scores = oof_score[owner_of == i]
         top = int(np.argmax(scores))
-        per_text.append((t.lang, t.group.split(":", 1)[0], float(scores[top]),
-                         searcher.facts.problems[top] == t.problem))
+        problem = searcher.facts.problems[top]
+        belief = problem_confidence(dict(zip(searcher.article_ids, scores, strict=True)),
+                                    problem_of, problem)
+        per_text.append((t.lang, t.group.split(":", 1)[0], belief, problem == t.problem))
     none_scores = sorted((s for _, kind, s, _ in per_text if kind == OUT_OF_SCOPE),
                          reverse=True)
     allowed = int(len(none_scores) * config.out_of_scope_rate)
@@ -243,7 +287,8 @@ def fit(searcher: Searcher, data: Prepared,
         thresholds[lang] = round(max(_threshold(mine, config.target_precision), floor), 4)
         strong[lang] = max(_threshold(mine, config.strong_precision), thresholds[lang])
         answered = [ok for s, ok in mine if s >= thresholds[lang]]
-        report[lang] = {"n": len(mine), "oof_hit1": float(np.mean([ok for _, ok in mine])),
+        report[lang] = {"n": len(mine),
+                        "oof_hit1": float(np.mean([ok for _, ok in mine])) if mine else 0.0,
                         "oof_confident": len(answered) / max(len(mine), 1),
                         "oof_right_when_confident": float(np.mean(answered)) if answered else 0.0,
                         "threshold": thresholds[lang]}
@@ -256,6 +301,9 @@ def fit(searcher: Searcher, data: Prepared,
         classifier_coef=np.round(classifier_coef(classifier, len(classes)), 6).tolist(),
         classifier_intercept=np.round(classifier_intercept(classifier, len(classes)),
                                       6).tolist(),
+        lexical_coef=np.round(classifier_coef(lexical, len(classes)), 4).tolist(),
+        lexical_intercept=np.round(classifier_intercept(lexical, len(classes)), 4).tolist(),
+        lexical_idf=np.round(idf, 4).tolist(),
         legs=leg_names,
         ranker_coef=np.round(final.coef_[0], 6).tolist(),
         ranker_intercept=round(float(final.intercept_[0]), 6),

@@ -1,0 +1,58 @@
+"""`kb train` on the known-answer corpus: deterministic, never reads a test split, and the model
+it writes ranks and calibrates searches."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from kb.content.articles import load_corpus
+from kb.retrieval.evaluate import EvalQuery
+from kb.retrieval.index import build_index
+from kb.retrieval.ranker import RankerModel
+from kb.retrieval.search import Searcher
+from kb.retrieval.train import fit, prepare, training_texts
+
+REAL = [
+    ("my own voice comes back in the room", "echo", "train"),
+    ("echo when two phones are close", "echo", "train"),
+    ("everyone hears themselves twice", "echo", "train"),
+    ("the camera stays black", "no-video", "train"),
+    ("black video from the other side", "no-video", "train"),
+    ("webcam does not start", "no-video", "train"),
+    ("joining takes forever and fails", "connect-rate", "train"),
+    ("cannot join the channel", "connect-rate", "train"),
+    ("connection times out when joining", "connect-rate", "train"),
+    ("this text is in the test split and must never be read", "echo", "test"),
+] * 3
+OUT_OF_SCOPE = [("how do I change my billing email", "en", f"x/y#{n}", "train")
+                for n in range(5)]
+
+
+def train(searcher: Searcher) -> tuple[RankerModel, dict]:
+    real = [EvalQuery(q, problem, "general", "en", split) for q, problem, split in REAL]
+    texts = training_texts(real, [], searcher, [f"a/b#{n}" for n in range(len(real))],
+                           out_of_scope=OUT_OF_SCOPE)
+    return fit(searcher, prepare(searcher, texts))
+
+
+def test_training_is_deterministic_and_skips_the_test_split(tiny_settings):
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
+    searcher = Searcher.load(tiny_settings)
+    real = [EvalQuery(q, problem, "general", "en", split) for q, problem, split in REAL]
+    texts = training_texts(real, [], searcher, out_of_scope=OUT_OF_SCOPE)
+    assert not any("must never be read" in t.text for t in texts)
+    first, report = train(searcher)
+    second, _ = train(searcher)
+    assert first == second
+    assert report["en"]["n"] == 27 and report["out_of_scope"]["n"] == 5
+
+
+def test_a_trained_model_ranks_searches(tiny_settings, tmp_path):
+    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
+    model, _ = train(Searcher.load(tiny_settings))
+    path = tmp_path / "model.json"
+    model.save(path)
+    searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
+    assert searcher.ranking.model is not None
+    assert searcher.search("my camera is black").results[0].problem == "no-video"
+    assert searcher.search("I hear my own voice back").results[0].problem == "echo"
