@@ -24,7 +24,6 @@ from kb.retrieval.ranker import (
     feature_names,
     features,
     lexical_vector,
-    problem_confidence,
 )
 from kb.retrieval.search import (
     CodeMatcher,
@@ -403,10 +402,3 @@ def test_a_matching_model_is_loaded(tiny_settings, tmp_path):
     searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
     assert searcher.ranking.model is not None and not searcher.ranking.fallback
 
-
-def test_problem_confidence_is_the_noisy_or_of_the_problems_articles():
-    problem_of = {"a": "echo", "b": "echo", "c": "noise"}
-    scores = {"a": 0.5, "b": 0.5, "c": 0.9}
-    assert problem_confidence(scores, problem_of, "echo") == pytest.approx(0.75)
-    assert problem_confidence(scores, problem_of, "noise") == pytest.approx(0.9)
-    assert problem_confidence({"a": -1.0, "c": 0.2}, problem_of, "echo") == 0.0

@@ -38,19 +38,6 @@ def lexical_vector(tokens: Sequence[str], idf: np.ndarray) -> tuple[np.ndarray, 
     return index, values / norm if norm else values
 
 
-def problem_confidence(scores: Mapping[str, float], problem_of: Mapping[str, str],
-                       problem: str) -> float:
-    """How sure the ranker is of a problem: the noisy-or of its articles' probabilities.
-
-    A ticket that names no scenario spreads its probability over the problem's articles in
-    every scenario; the right problem is what an answer has to get right first."""
-    miss = 1.0
-    for article_id, score in scores.items():
-        if problem_of[article_id] == problem:
-            miss *= 1.0 - min(max(score, 0.0), 1.0)
-    return 1.0 - miss
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
     probs = np.exp(logits - logits.max())
     return probs / probs.sum()
@@ -188,8 +175,7 @@ class RankerModel:
     lexical_idf: list[float]
     """Inverse document frequency per bucket, from the training texts."""
     thresholds: dict[str, float]
-    """Language → the top problem's confidence (`problem_confidence`) from which an answer is
-    confident."""
+    """Language → the top article's probability from which an answer is confident."""
     strong: dict[str, float]
     """Language → probability from which the match is called strong."""
     clarify_gap: float = 0.15

@@ -31,7 +31,6 @@ from kb.retrieval.ranker import (
     QueryFacts,
     RankerModel,
     features,
-    problem_confidence,
 )
 from kb.retrieval.text import CONCEPT_PREFIX, concepts_in, tokens
 from kb.settings import Settings
@@ -415,8 +414,7 @@ class Searcher:
         similarity = self._similarity(legs)
         hits = tuple(self._hit(a, display, order_scores.get(a, 0.0), similarity, legs,
                                a in facts.exact) for a in order[:top_k])
-        belief = problem_confidence(order_scores, self._problem_of, hits[0].problem) \
-            if hits and model is not None else 0.0
+        belief = hits[0].score if hits and model is not None else 0.0
         match = self._match(hits, query, belief) if hits else "weak"
         confident = match != "weak"
         return SearchResponse(query.text, confident, hits, display, query.notes,
@@ -447,8 +445,8 @@ class Searcher:
                 if np.isfinite(s)}
 
     def _match(self, hits: tuple[Hit, ...], query: CleanQuery, belief: float) -> str:
-        """`strong`, `fair` or `weak`: exact codes, then the model's calibrated belief in the
-        top problem (fusion: the best chunk's similarity)."""
+        """`strong`, `fair` or `weak`: exact codes, then the model's calibrated probability
+        for the top article (fusion: the best chunk's similarity)."""
         top = hits[0]
         if top.exact:
             return "strong"

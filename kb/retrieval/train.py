@@ -34,7 +34,6 @@ from kb.retrieval.ranker import (
     feature_names,
     features,
     lexical_vector,
-    problem_confidence,
 )
 from kb.retrieval.search import Legs, Searcher
 from kb.retrieval.text import tokens
@@ -265,7 +264,6 @@ def fit(searcher: Searcher, data: Prepared,
         oof_score[row_fold == f] = model.predict_proba(z[row_fold == f])[:, 1]
     final = ranker(np.ones(len(z), dtype=bool))
 
-    problem_of = dict(zip(searcher.article_ids, searcher.facts.problems, strict=True))
     # Calibrate on real texts only: that is what the thresholds are for. An answer must be
     # right often enough on in-scope texts, and out-of-scope texts must rarely clear the bar.
     per_text = []
@@ -273,10 +271,10 @@ def fit(searcher: Searcher, data: Prepared,
         t = data.texts[i]
         scores = oof_score[owner_of == i]
         top = int(np.argmax(scores))
-        problem = searcher.facts.problems[top]
-        belief = problem_confidence(dict(zip(searcher.article_ids, scores, strict=True)),
-                                    problem_of, problem)
-        per_text.append((t.lang, t.group.split(":", 1)[0], belief, problem == t.problem))
+        # The top article's probability, as search uses it. (A noisy-or over the problem's
+        # articles was tried: it saturates at 1.0 for problems with many articles.)
+        per_text.append((t.lang, t.group.split(":", 1)[0], float(scores[top]),
+                         searcher.facts.problems[top] == t.problem))
     none_scores = sorted((s for _, kind, s, _ in per_text if kind == OUT_OF_SCOPE),
                          reverse=True)
     allowed = int(len(none_scores) * config.out_of_scope_rate)
