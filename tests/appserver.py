@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic",
                  "--no-first-run"]

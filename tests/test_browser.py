@@ -6,30 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
-from appserver import CHROMIUM_ARGS, running_app
+from appserver import running_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
 LIVE_SHOW_ECHO_ZH = "秀场直播连麦、放歌或用声卡时出现回声、啸叫"
 STAFF_TOKEN = "browser-test-staff-token"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("KB_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ article with hostile HTML in its title and body renders as inert text."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -14,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from appserver import CHROMIUM_ARGS, free_port
+from appserver import free_port
 
 from kb.api.app import create_app
 from kb.content.articles import load_corpus
@@ -23,7 +22,6 @@ from kb.service.searchlog import SearchLog
 from kb.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
 DATA = Path(__file__).parent / "data"
 HOSTILE = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
 
@@ -47,21 +45,6 @@ def serving(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("KB_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
