@@ -56,12 +56,12 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _near_duplicates(articles: Sequence, settings: Settings) -> list:
-    from kb.content.lint import article_fingerprint_text, near_duplicates
+    from kb.content.lint import NEAR_DUPLICATE_ENCODER, article_fingerprint_text, near_duplicates
     from kb.retrieval.encoders import load_encoder
 
     if len(articles) < 2:
         return []
-    encoder = load_encoder(settings.encoders[0], settings.threads)
+    encoder = load_encoder(NEAR_DUPLICATE_ENCODER, settings.threads)
     vectors = encoder.encode([article_fingerprint_text(a) for a in articles])
     return near_duplicates(list(articles), vectors)
 

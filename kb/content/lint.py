@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_MAX_AGE_DAYS = 365
+NEAR_DUPLICATE_ENCODER = "use"
+"""The near-duplicate check always embeds with USE, whatever search uses: the threshold below is
+calibrated for its cosine range (e5's is compressed: unrelated articles score 0.95 there)."""
 NEAR_DUPLICATE_THRESHOLD = 0.95
 """Distinct articles on one problem in two scenarios reach 0.92 with `use`; copies score 0.99+."""
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
