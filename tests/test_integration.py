@@ -38,9 +38,11 @@ def searcher(real_settings) -> Searcher:
     ("一对一视频怎么防止别人偷录和 token 泄露", "privacy"),
 ])
 def test_symptoms_in_either_language_find_the_right_problem(searcher, query, problem):
+    # Confidence is calibrated on real tickets (conservative on purpose: BENCHMARKS.md), so these
+    # clean phrasings need only come first; `kb eval` gates how often answers are confident.
     response = searcher.search(query)
-    assert response.confident
     assert response.results[0].problem == problem
+    assert response.match in ("strong", "fair", "weak")
 
 
 def test_chinese_query_answers_in_english_and_english_in_chinese(searcher):

@@ -402,3 +402,12 @@ def test_a_matching_model_is_loaded(tiny_settings, tmp_path):
     searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
     assert searcher.ranking.model is not None and not searcher.ranking.fallback
 
+
+
+def test_with_a_model_clarify_asks_when_another_problem_keeps_a_share_of_the_top(tiny_searcher):
+    top = Hit("a", "A", "echo", ("general",), "en", "P1", 0.8, "", "")
+    close = dataclasses.replace(top, id="c", problem="noise", score=0.5)
+    far = dataclasses.replace(close, score=0.3)
+    searcher = with_ranking(tiny_searcher, model=toy_model(clarify_ratio=0.5))
+    assert searcher._clarify((top, close)) == (top, close)
+    assert searcher._clarify((top, far)) == ()

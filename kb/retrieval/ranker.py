@@ -178,8 +178,9 @@ class RankerModel:
     """Language → the top article's probability from which an answer is confident."""
     strong: dict[str, float]
     """Language → probability from which the match is called strong."""
-    clarify_gap: float = 0.15
-    """Another problem's best article within this probability of the top one is worth asking."""
+    clarify_ratio: float = 0.3
+    """Another problem whose best article has at least this share of the top article's
+    probability is worth asking about (the ranker's probabilities are peaked, so a ratio)."""
     trained_on: dict[str, Any] = field(default_factory=dict)
     """Counts and seed, for the record."""
     format: int = MODEL_FORMAT

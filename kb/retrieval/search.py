@@ -481,10 +481,16 @@ class Searcher:
 
     def _clarify(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
         """The best hit of each problem scoring close to the top answer, when there are two+."""
-        gap = self.ranking.model.clarify_gap if self.ranking.model else self.ranking.clarify_gap
+        model = self.ranking.model
+
+        def close(hit: Hit) -> bool:
+            if model is not None:
+                return hit.score >= model.clarify_ratio * hits[0].score
+            return hits[0].score - hit.score <= self.ranking.clarify_gap
+
         choices: dict[str, Hit] = {}
         for hit in hits:
-            if hits[0].score - hit.score <= gap and hit.problem not in choices:
+            if close(hit) and hit.problem not in choices:
                 choices[hit.problem] = hit
         choices = dict(list(choices.items())[:self.ranking.clarify_choices])
         return tuple(choices.values()) if len(choices) > 1 else ()
