@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +192,16 @@ def _engine(url: str) -> Engine:
         # writers wait their turn instead of failing.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may have to wait
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # Switching the journal mode does not always wait on the busy handler: when several
+        # servers open a new file at once, SQLite can answer "locked" at once. Retry briefly.
+        for attempt in range(50):
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.1)
         cursor.close()
 
     return engine
