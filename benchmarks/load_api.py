@@ -36,7 +36,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from appserver import free_port  # noqa: E402
+from appserver import free_port, wait_until_up  # noqa: E402
 
 MAX_SECONDS, MAX_CLIENTS, MAX_WORKERS = 60, 64, 2
 
@@ -62,17 +62,7 @@ def server(db: str, workers: int, port: int, index: str):
                                env=env, cwd=REPO, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("kb serve did not become ready")
-            time.sleep(0.3)
+        wait_until_up(f"{url}/readyz", process, 120)
         # Every worker loads its index at start-up; give both a moment and warm them up.
         time.sleep(2)
         for q in queries(20):

@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from kb.retrieval.evaluate import breakdown, read_queries, run_eval
+from kb.retrieval.evaluate import breakdown, read_out_of_scope, read_queries, run_eval
 from kb.retrieval.search import RankingConfig, Searcher
-from kb.retrieval.train import fit, prepare, read_out_of_scope, training_texts
+from kb.retrieval.train import fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent

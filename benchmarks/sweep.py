@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from kb.retrieval.evaluate import read_queries
+from kb.retrieval.evaluate import read_out_of_scope, read_queries
 from kb.retrieval.search import Searcher
-from kb.retrieval.train import TrainConfig, fit, prepare, read_out_of_scope, training_texts
+from kb.retrieval.train import TrainConfig, fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -162,20 +162,13 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
 
 def out_of_scope_texts(path: Path) -> list[str]:
     """Out-of-scope questions: a text file (one per line) or the `test` split of a JSONL file."""
+    from kb.retrieval.evaluate import read_out_of_scope
+
+    if path.suffix == ".jsonl":
+        return [text for text, _, _, split in read_out_of_scope(path) if split == "test"]
     if not path.is_file():
         raise KbError(f"{path}: no such file")
-    lines = [line for line in path.read_text("utf-8").splitlines() if line.strip()]
-    if path.suffix != ".jsonl":
-        return lines
-    texts = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise KbError(f"{path}:{number}: not JSON ({exc})") from exc
-        if row.get("split") == "test":
-            texts.append(str(row.get("q", "")))
-    return texts
+    return [line for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
@@ -227,9 +220,9 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     import json as _json
     import time
 
-    from kb.retrieval.evaluate import read_queries
+    from kb.retrieval.evaluate import read_out_of_scope, read_queries
     from kb.retrieval.search import Searcher
-    from kb.retrieval.train import fit, prepare, read_out_of_scope, training_texts
+    from kb.retrieval.train import fit, prepare, training_texts
 
     chosen = _settings(args)
     settings = dataclasses.replace(chosen, model="none")  # features come from fusion's legs

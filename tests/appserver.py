@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,22 @@ class AppServer:
         return [line for line in text.splitlines() if WARNING_LINE.search(line)]
 
 
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float,
+                  output: Callable[[], str] = lambda: "") -> None:
+    """Poll `url` until it answers 200; fail with the server's output if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up:\n{output()}")
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:
@@ -68,17 +84,8 @@ def running_app(env: Mapping[str, str], timeout: float = 60,
             env={**os.environ, **env}, cwd=APP.parent, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the app did not start on {url}:\n"
-                                   + log.read_text("utf-8", errors="replace"))
-            time.sleep(0.2)
+        wait_until_up(f"{url}/_stcore/health", process, timeout,
+                      lambda: log.read_text("utf-8", errors="replace"))
         yield AppServer(url, time.perf_counter() - started, log)
     finally:
         process.terminate()

@@ -250,7 +250,7 @@ def test_kb_serve_runs_the_api_on_uvicorn(real_settings, tmp_path):
     import sys
     import urllib.request
 
-    from appserver import free_port
+    from appserver import free_port, wait_until_up
 
     port = free_port()
     env = {**os.environ, "KB_INDEX_DIR": str(real_settings.index_dir),
@@ -261,18 +261,9 @@ def test_kb_serve_runs_the_api_on_uvicorn(real_settings, tmp_path):
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
-                    ready = answer.status == 200
-            except OSError:
-                ready = False
-            if ready:
-                break
-            assert process.poll() is None and time.monotonic() < deadline, \
-                process.stdout.read().decode() if process.poll() is not None else "timeout"
-            time.sleep(0.3)
+        wait_until_up(f"{url}/readyz", process, 90,
+                      lambda: process.stdout.read().decode() if process.poll() is not None
+                      else "timeout")
         with urllib.request.urlopen(f"{url}/v1/search?q=echo&top_k=1", timeout=30) as answer:
             assert answer.status == 200 and b'"search_id"' in answer.read()
     finally:

@@ -58,17 +58,22 @@ class Scores:
     """Right problem and the query's scenario's (or a general) article first."""
 
 
-def read_queries(path: Path) -> list[EvalQuery]:
-    """Parse a JSONL file of `{"q", "problem", "scenario", "lang"[, "split"]}` lines."""
+def _read_text(path: Path) -> str:
+    """An evaluation file's text, refused when missing, over the size cap or not UTF-8."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     if path.stat().st_size > MAX_EVAL_BYTES:
         raise ConfigError(f"{path}:1: file is {path.stat().st_size // 1024 // 1024} MB, over the "
                           f"{MAX_EVAL_BYTES // 1024 // 1024} MB limit for an evaluation set")
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+
+
+def read_queries(path: Path) -> list[EvalQuery]:
+    """Parse a JSONL file of `{"q", "problem", "scenario", "lang"[, "split"]}` lines."""
+    text = _read_text(path)
     queries = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -138,3 +143,18 @@ def run_eval(queries: Sequence[EvalQuery],
     """Search every query; `search` returns the ranked problem keys, the confidence and the
     top result's scenarios."""
     return [outcome(q, *search(q.q)) for q in queries]
+
+
+def read_out_of_scope(path: Path) -> list[tuple[str, str, str, str]]:
+    """`(text, lang, source, split)` of a JSONL file of real out-of-scope texts."""
+    rows = []
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            rows.append((str(data["q"]), data["lang"], data["source"], data["split"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{number}: expected q, lang, source and split ({exc})") \
+                from exc
+    return rows

@@ -209,17 +209,20 @@ def keyword_query(text: str, glossary: Glossary, concept_weight: int) -> list[st
     return query_tokens + concepts * (concept_weight - 1)
 
 
+def _scenario_pattern(terms: Iterable[str]) -> re.Pattern[str]:
+    # Latin terms match whole words ("pk" is not in "unpacked"); Chinese terms anywhere.
+    parts = [re.escape(t) if re.search(r"[\u4e00-\u9fff]", t)
+             else r"(?<![a-z0-9])" + re.escape(t) + r"(?![a-z0-9])" for t in terms]
+    return re.compile("|".join(parts))
+
+
+_SCENARIO_PATTERNS = {scenario: _scenario_pattern(terms)
+                      for scenario, terms in SCENARIO_TERMS.items()}
+
+
 def scenarios_named(text: str) -> frozenset[str]:
     """Scenario keys whose words appear in a (normalised) query."""
-    named = set()
-    for scenario, terms in SCENARIO_TERMS.items():
-        for term in terms:
-            pattern = term if re.search(r"[\u4e00-\u9fff]", term) else \
-                r"(?<![a-z0-9])" + re.escape(term) + r"(?![a-z0-9])"
-            if re.search(pattern, text):
-                named.add(scenario)
-                break
-    return frozenset(named)
+    return frozenset(s for s, pattern in _SCENARIO_PATTERNS.items() if pattern.search(text))
 
 
 class Searcher:
@@ -467,7 +470,7 @@ class Searcher:
              legs: Legs, exact: bool) -> Hit:
         article = self.version(article_id, lang)
         fix = article.section("fix")
-        column = self.article_ids.index(article_id)
+        column = self.index.article_position[article_id]
         return Hit(
             id=article.id, title=article.title, problem=article.problem,
             scenarios=article.scenarios, lang=article.lang, severity=article.severity,

@@ -14,17 +14,14 @@ Deterministic: fixed seed and fold assignment.
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kb.content.taxonomy import PROBLEMS
-from kb.errors import ConfigError
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import (
@@ -77,21 +74,6 @@ class TrainingText:
     """Texts sharing a group (a source thread) always fall in the same fold."""
     ranks: bool
     """Used to fit the ranker (real and authored queries), not only the classifier."""
-
-
-def read_out_of_scope(path: Path) -> list[tuple[str, str, str, str]]:
-    """`(text, lang, source, split)` of a JSONL file of real out-of-scope texts."""
-    rows = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            rows.append((str(data["q"]), data["lang"], data["source"], data["split"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}:{number}: expected q, lang, source and split ({exc})") \
-                from exc
-    return rows
 
 
 def training_texts(real: Sequence[EvalQuery], authored: Sequence[EvalQuery],
