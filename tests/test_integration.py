@@ -67,6 +67,14 @@ def test_close_answers_on_different_problems_ask_which_is_closest(searcher):
     assert not searcher.search("the AI agent keeps talking when I try to interrupt it").clarify
 
 
+def test_the_first_three_results_are_three_problems(searcher):
+    # Five echo articles (one per scenario) would otherwise fill the page.
+    results = searcher.search("I hear an echo of my own voice in the voice room").results
+    assert results[0].id == "voice-room-echo"
+    assert len({hit.problem for hit in results[:3]}) == 3
+    assert "echo" in {hit.problem for hit in results[3:]}
+
+
 def test_error_code_puts_its_article_first(searcher):
     hit = searcher.search("NotReadableError: Could not start video source, on Windows").results[0]
     assert hit.exact and hit.problem == "no-video"

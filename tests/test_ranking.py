@@ -17,10 +17,12 @@ from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import build_index
 from kb.retrieval.query import clean_query, focus
 from kb.retrieval.ranker import (
+    CONFIDENCE_FEATURES,
     ArticleFacts,
     Legs,
     QueryFacts,
     RankerModel,
+    confidence_features,
     feature_names,
     features,
     lexical_vector,
@@ -30,6 +32,7 @@ from kb.retrieval.search import (
     Hit,
     Searcher,
     keyword_query,
+    diversify,
     order_articles,
     scenarios_named,
 )
@@ -164,6 +167,16 @@ def test_concept_weight_raises_the_keyword_score_of_the_concepts_article(tiny_se
     assert thrice[echo] > once[echo]
 
 
+def test_the_first_places_hold_one_article_per_problem_and_keep_the_rest_in_order():
+    problem_of = {"a1": "echo", "a2": "echo", "a3": "echo", "b1": "noise", "c1": "stutter"}
+    order = ["a1", "a2", "a3", "b1", "c1"]
+    assert diversify(order, problem_of, top=3, per_problem=1) == ["a1", "b1", "c1", "a2", "a3"]
+    assert diversify(order, problem_of, top=3, per_problem=2) == ["a1", "a2", "b1", "a3", "c1"]
+    assert diversify(order, problem_of, top=3, per_problem=0) == order
+    # Fewer problems than places: the head stays short and nothing is lost.
+    assert diversify(["a1", "a2"], problem_of, top=3, per_problem=1) == ["a1", "a2"]
+
+
 def test_an_exact_code_goes_first_and_is_strong(tiny_searcher):
     article = tiny_searcher.version("join-fail", "en")
     code = article.error_codes[0]
@@ -229,6 +242,63 @@ def test_model_confidence_follows_the_thresholds_per_language(tiny_searcher):
     assert with_ranking(tiny_searcher, model=model(0.0, 0.0)).search(query).match == "strong"
     assert with_ranking(tiny_searcher, model=model(0.0, 0.0)).search("摄像头打不开").match == \
         "weak"
+
+
+def test_match_follows_the_confidence_model_not_the_top_score(tiny_searcher):
+    dim = tiny_searcher.encoders["fake"].dim
+    problems = tuple(sorted(set(tiny_searcher.facts.problems)))
+
+    def model(intercept: float) -> RankerModel:
+        # A confidence model that ignores its features: P(right) = sigmoid(intercept).
+        n = len(CONFIDENCE_FEATURES)
+        return toy_model(encoders=("fake",), legs=("fake", "keyword"), problems=problems,
+                         classifier_coef=[[0.0] * dim] * len(problems),
+                         classifier_intercept=[0.0] * len(problems),
+                         thresholds={"en": 0.5, "zh": 0.5}, strong={"en": 0.99, "zh": 0.99},
+                         confidence_coef=[0.0] * n, confidence_intercept=intercept,
+                         confidence_mean=[0.0] * n, confidence_scale=[1.0] * n)
+
+    query = "camera won't turn on"
+    assert with_ranking(tiny_searcher, model=model(-3.0)).search(query).match == "weak"
+    assert with_ranking(tiny_searcher, model=model(1.0)).search(query).match == "fair"
+    assert with_ranking(tiny_searcher, model=model(6.0)).search(query).match == "strong"
+
+
+def confidence_row(scores, probs=(0.6, 0.3, 0.1), lexical=(0.2, 0.7, 0.1), lang="en"):
+    legs = Legs(("v", "keyword"), np.array([[0.9, 0.8, 0.2], [3.0, 1.0, -np.inf]]))
+    row = confidence_features(np.array(scores), FACTS.problems, PROBLEMS, np.array(probs),
+                              np.array(lexical), legs, lang, 40)
+    return dict(zip(CONFIDENCE_FEATURES, row, strict=True))
+
+
+def test_confidence_features_judge_the_best_articles_problem():
+    row = confidence_row([0.2, 0.5, 0.3])  # b-echo is best: the answer is echo
+    assert row["top"] == pytest.approx(0.5) and row["other"] == pytest.approx(0.3)
+    assert row["share"] == pytest.approx(0.7)  # echo's articles hold 0.7 of 1.0
+    assert row["clf:answer"] == pytest.approx(0.6) and row["clf:agrees"] == 1
+    assert row["lex:answer"] == pytest.approx(0.2) and row["lex:agrees"] == 0
+    assert row["clf:none"] == pytest.approx(0.1) and row["lex:max"] == pytest.approx(0.7)
+    assert row["vector:best"] == pytest.approx(0.9)
+    assert row["keyword:best"] == pytest.approx(np.log1p(3.0))
+    assert row["lang:zh"] == 0 and confidence_row([0.2, 0.5, 0.3], lang="zh")["lang:zh"] == 1
+
+
+def test_confidence_features_ignore_filtered_articles():
+    row = confidence_row([-1.0, 0.4, 0.1])  # a-echo filtered out (score -1)
+    assert row["top"] == pytest.approx(0.4) and row["share"] == pytest.approx(0.8)
+
+
+def test_confidence_rises_with_a_positively_weighted_feature():
+    n = len(CONFIDENCE_FEATURES)
+    coef = [0.0] * n
+    coef[CONFIDENCE_FEATURES.index("share")] = 2.0
+    model = toy_model(confidence_coef=coef, confidence_intercept=0.0,
+                      confidence_mean=[0.0] * n, confidence_scale=[1.0] * n)
+    low = model.confidence(np.array(list(confidence_row([0.2, 0.2, 0.6]).values())))
+    high = model.confidence(np.array(list(confidence_row([0.3, 0.6, 0.1]).values())))
+    assert 0 < low < high < 1
+    # Without a confidence model the top article's probability is the confidence.
+    assert toy_model().confidence(np.array([0.42] + [0.0] * (n - 1))) == pytest.approx(0.42)
 
 
 def test_leg_features_rank_gap_and_problem_pool():

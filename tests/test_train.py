@@ -8,7 +8,7 @@ import dataclasses
 from kb.content.articles import load_corpus
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.index import build_index
-from kb.retrieval.ranker import RankerModel
+from kb.retrieval.ranker import CONFIDENCE_FEATURES, RankerModel
 from kb.retrieval.search import Searcher
 from kb.retrieval.train import fit, prepare, training_texts
 
@@ -45,6 +45,8 @@ def test_training_is_deterministic_and_skips_the_test_split(tiny_settings):
     second, _ = train(searcher)
     assert first == second
     assert report["en"]["n"] == 27 and report["out_of_scope"]["n"] == 5
+    # The thresholds apply to a fitted confidence model, not to the top article's probability.
+    assert len(first.confidence_coef) == len(CONFIDENCE_FEATURES)
 
 
 def test_a_trained_model_ranks_searches(tiny_settings, tmp_path):

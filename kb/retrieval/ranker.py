@@ -19,7 +19,7 @@ import numpy as np
 
 from kb.errors import ConfigError
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 LEXICAL_BUCKETS = 8192
 """Hashed keyword-token features of the lexical classifier (crc32 of the token, modulo)."""
 
@@ -148,6 +148,53 @@ def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
     return np.hstack([*blocks, extra])
 
 
+CONFIDENCE_FEATURES = ("top", "log_top", "other", "log_ratio", "share", "clf:answer", "clf:max",
+                       "clf:none", "clf:agrees", "lex:answer", "lex:max", "lex:none",
+                       "lex:agrees", "vector:best", "keyword:best", "lang:zh", "log_length")
+"""What the confidence model reads about one ranking (see `confidence_features`)."""
+
+
+def confidence_features(scores: np.ndarray, article_problems: Sequence[str],
+                        problem_keys: Sequence[str], problem_probs: np.ndarray,
+                        lexical_probs: np.ndarray, legs: Legs, lang: str,
+                        length: int) -> np.ndarray:
+    """One row describing how sure a ranking is of its answer's problem.
+
+    `scores`: the ranker's probability per article (filtered articles below 0); the answer is
+    the best article's problem. Besides the top probability: the best article of any other
+    problem, the answer problem's share of all probability, whether both classifiers agree and
+    what they give to "none of them", how close the best chunk is at all, language and length.
+    """
+    scores = np.clip(scores, 0.0, None)
+    problems = np.asarray(article_problems)
+    answer = problems[int(np.argmax(scores))]
+    top = float(scores.max())
+    others = scores[problems != answer]
+    other = float(others.max()) if len(others) else 0.0
+    share = float(scores[problems == answer].sum() / max(scores.sum(), 1e-9))
+    k = list(problem_keys).index(answer)
+    n = len(problem_keys)
+
+    def belief(probs: np.ndarray) -> list[float]:
+        none = float(probs[n]) if len(probs) > n else 0.0
+        return [float(probs[k]), float(probs[:n].max()), none,
+                float(int(np.argmax(probs[:n])) == k)]
+
+    vector_rows = [row for name, row in zip(legs.names, legs.scores, strict=True)
+                   if name != "keyword"]
+    keyword_rows = [row for name, row in zip(legs.names, legs.scores, strict=True)
+                    if name == "keyword"]
+
+    def best(rows: list[np.ndarray]) -> float:
+        finite = [row[np.isfinite(row)] for row in rows]
+        return max((float(r.max()) for r in finite if len(r)), default=0.0)
+
+    return np.array([top, np.log(top + 1e-6), other, np.log((top + 1e-6) / (other + 1e-6)),
+                     share, *belief(problem_probs), *belief(lexical_probs),
+                     best(vector_rows), np.log1p(max(best(keyword_rows), 0.0)),
+                     float(lang == "zh"), np.log(length + 1)])
+
+
 @dataclass(frozen=True)
 class RankerModel:
     """Fitted coefficients and the calibration that goes with them."""
@@ -175,12 +222,19 @@ class RankerModel:
     lexical_idf: list[float]
     """Inverse document frequency per bucket, from the training texts."""
     thresholds: dict[str, float]
-    """Language → the top article's probability from which an answer is confident."""
+    """Language → the confidence (probability that the answer's problem is right) from which
+    an answer is confident."""
     strong: dict[str, float]
-    """Language → probability from which the match is called strong."""
+    """Language → confidence from which the match is called strong."""
     clarify_ratio: float = 0.3
     """Another problem whose best article has at least this share of the top article's
     probability is worth asking about (the ranker's probabilities are peaked, so a ratio)."""
+    confidence_coef: list[float] = field(default_factory=list)
+    """Logistic-regression weights over standardised `CONFIDENCE_FEATURES`: P(the answer's
+    problem is right). Empty: the top article's probability is the confidence."""
+    confidence_intercept: float = 0.0
+    confidence_mean: list[float] = field(default_factory=list)
+    confidence_scale: list[float] = field(default_factory=list)
     trained_on: dict[str, Any] = field(default_factory=dict)
     """Counts and seed, for the record."""
     format: int = MODEL_FORMAT
@@ -223,6 +277,14 @@ class RankerModel:
         z = (matrix - self._arrays["mean"]) / self._arrays["scale"]
         logits = z @ self._arrays["ranker"] + self.ranker_intercept
         return 1.0 / (1.0 + np.exp(-logits))
+
+    def confidence(self, row: np.ndarray) -> float:
+        """P(the answer's problem is right) from a `confidence_features` row."""
+        if not self.confidence_coef:
+            return float(row[0])
+        z = (row - np.asarray(self.confidence_mean)) / np.asarray(self.confidence_scale)
+        logit = float(z @ np.asarray(self.confidence_coef)) + self.confidence_intercept
+        return 1.0 / (1.0 + np.exp(-logit))
 
     def save(self, path: Path) -> None:
         """Write the model as JSON (no pickle)."""

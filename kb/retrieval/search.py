@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from kb.retrieval.ranker import (
     Legs,
     QueryFacts,
     RankerModel,
+    confidence_features,
     features,
 )
 from kb.retrieval.text import CONCEPT_PREFIX, concepts_in, tokens
@@ -60,6 +61,10 @@ class RankingConfig:
     """Fusion: lower similarity that is confident when the query uses glossary vocabulary."""
     strong_threshold: float = 0.60
     """Fusion: similarity from which a confident match is called strong."""
+    diverse_top: int = 3
+    per_problem_top: int = 1
+    """The first `diverse_top` results hold at most this many articles of one problem (0: no
+    limit), so a wrong first answer comes with alternatives of other problems."""
     focus: bool = True
     """Retrievers read a long ticket's symptom sentences (`query.focus`), not its first 500
     characters."""
@@ -198,6 +203,26 @@ def order_articles(scores: Mapping[str, float], exact: Iterable[str]) -> list[st
     """Exact-code articles first, then by score, ties broken by article id (stable output)."""
     exact = set(exact)
     return sorted(exact | scores.keys(), key=lambda a: (a not in exact, -scores.get(a, 0.0), a))
+
+
+def diversify(order: Sequence[str], problem_of: Mapping[str, str], top: int,
+              per_problem: int) -> list[str]:
+    """The first `top` places hold at most `per_problem` articles of one problem (the next
+    best of another problem moves up); the order is otherwise kept. When the first answer is
+    the wrong problem, the alternatives shown beside it should not be its scenario twins."""
+    if per_problem <= 0:
+        return list(order)
+    head: list[str] = []
+    rest: list[str] = []
+    count: dict[str, int] = {}
+    for article_id in order:
+        problem = problem_of[article_id]
+        if len(head) < top and count.get(problem, 0) < per_problem:
+            head.append(article_id)
+            count[problem] = count.get(problem, 0) + 1
+        else:
+            rest.append(article_id)
+    return head + rest
 
 
 def keyword_query(text: str, glossary: Glossary, concept_weight: int) -> list[str]:
@@ -401,23 +426,27 @@ class Searcher:
         legs = self.legs(query, vectors, allowed)
         facts = self.query_facts(query, allowed_ids)
         model = self.ranking.model
+        belief = 0.0
         if model is not None:
+            text = self.retrieval_text(query)
             probs = model.problem_probs(vectors, problem_prior)
-            lexical = model.lexical_probs(
-                tokens(self.retrieval_text(query), self.index.glossary), problem_prior)
+            lexical = model.lexical_probs(tokens(text, self.index.glossary), problem_prior)
             scores = model.score(features(legs, probs, facts, self.facts, model.problems,
                                           lexical))
             if allowed is not None:
                 scores = np.where(allowed, scores, -1.0)
             order_scores = {a: float(s) for a, s in zip(self.article_ids, scores, strict=True)
                             if a in allowed_ids}
+            belief = model.confidence(confidence_features(
+                scores, self.facts.problems, model.problems, probs, lexical, legs, query.lang,
+                len(text)))
         else:
             order_scores = self._fused(legs, problem_prior)
-        order = order_articles(order_scores, facts.exact)
+        order = diversify(order_articles(order_scores, facts.exact), self._problem_of,
+                          self.ranking.diverse_top, self.ranking.per_problem_top)
         similarity = self._similarity(legs)
         hits = tuple(self._hit(a, display, order_scores.get(a, 0.0), similarity, legs,
                                a in facts.exact) for a in order[:top_k])
-        belief = hits[0].score if hits and model is not None else 0.0
         match = self._match(hits, query, belief) if hits else "weak"
         confident = match != "weak"
         return SearchResponse(query.text, confident, hits, display, query.notes,
@@ -449,7 +478,7 @@ class Searcher:
 
     def _match(self, hits: tuple[Hit, ...], query: CleanQuery, belief: float) -> str:
         """`strong`, `fair` or `weak`: exact codes, then the model's calibrated probability
-        for the top article (fusion: the best chunk's similarity)."""
+        that the answer's problem is right (fusion: the best chunk's similarity)."""
         top = hits[0]
         if top.exact:
             return "strong"

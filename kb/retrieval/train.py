@@ -28,6 +28,7 @@ from kb.retrieval.ranker import (
     LEXICAL_BUCKETS,
     QueryFacts,
     RankerModel,
+    confidence_features,
     feature_names,
     features,
     lexical_vector,
@@ -54,6 +55,11 @@ class TrainConfig:
     strong_precision: float = 0.97
     out_of_scope_rate: float = 0.02
     """At most this share of out-of-scope train texts may clear the confidence threshold."""
+    confidence_c: float = 0.1
+    """Regularisation of the confidence model (P(the answer's problem is right))."""
+    confidence_oos_weight: float = 6.0
+    """An out-of-scope text counts this many times a real one when fitting the confidence
+    model: they are few, and a confident answer to one is the costlier mistake."""
 
 
 REAL_GROUP = "real:"
@@ -103,6 +109,11 @@ def training_texts(real: Sequence[EvalQuery], authored: Sequence[EvalQuery],
     return out
 
 
+def _kind(text: TrainingText) -> str:
+    """`real`, `none` (out of scope), `authored` or `article`: where a text came from."""
+    return text.group.split(":", 1)[0] if ":" in text.group else "authored"
+
+
 def _fold(group: str) -> int:
     return int(hashlib.sha256(f"{SEED}:{group}".encode()).hexdigest(), 16) % FOLDS
 
@@ -131,23 +142,27 @@ class Prepared:
     facts: list[QueryFacts]
     tokens: list[list[str]]
     """Keyword tokens of what the retrievers read, for the lexical classifier."""
+    retrieval: list[str]
+    """What the retrievers read of each text (its length is a confidence feature)."""
 
 
 def prepare(searcher: Searcher, texts: Sequence[TrainingText],
             progress: Callable[[str], None] = lambda m: None) -> Prepared:
     """Query vectors, retriever scores and query facts of every text."""
-    vectors, legs, facts, words = [], [], [], []
+    vectors, legs, facts, words, read = [], [], [], [], []
     every = set(searcher.article_ids)
     for n, item in enumerate(texts):
         query = clean_query(item.text)
-        v = searcher.query_vectors(searcher.retrieval_text(query))
+        text = searcher.retrieval_text(query)
+        read.append(text)
+        v = searcher.query_vectors(text)
         vectors.append(v)
-        words.append(tokens(searcher.retrieval_text(query), searcher.index.glossary))
+        words.append(tokens(text, searcher.index.glossary))
         legs.append(searcher.legs(query, v) if item.ranks else Legs((), np.zeros((0, 0))))
         facts.append(searcher.query_facts(query, every) if item.ranks else QueryFacts())
         if n % 500 == 0:
             progress(f"prepared {n}/{len(texts)} texts")
-    return Prepared(list(texts), vectors, legs, facts, words)
+    return Prepared(list(texts), vectors, legs, facts, words, read)
 
 
 def _lexical_matrix(docs: Sequence[list[str]], idf: np.ndarray) -> Any:
@@ -246,17 +261,38 @@ def fit(searcher: Searcher, data: Prepared,
         oof_score[row_fold == f] = model.predict_proba(z[row_fold == f])[:, 1]
     final = ranker(np.ones(len(z), dtype=bool))
 
+    progress("confidence: out-of-fold probabilities")
+    # The confidence model learns, from real and out-of-scope texts, when the answer's problem
+    # is right; it reads out-of-fold ranker and classifier outputs, as search will see unseen
+    # texts. Its own out-of-fold probabilities set the thresholds.
+    judged = [i for i in np.flatnonzero(ranks) if _kind(data.texts[i]) in ("real", OUT_OF_SCOPE)]
+    conf_x = np.array([confidence_features(
+        oof_score[owner_of == i], searcher.facts.problems, problems, oof[i], oof_lexical[i],
+        data.legs[i], data.texts[i].lang, len(data.retrieval[i])) for i in judged])
+    conf_y = np.array([searcher.facts.problems[int(np.argmax(oof_score[owner_of == i]))]
+                       == data.texts[i].problem for i in judged]).astype(int)
+    conf_w = np.array([config.confidence_oos_weight if _kind(data.texts[i]) == OUT_OF_SCOPE
+                       else 1.0 for i in judged])
+    conf_mean = conf_x.mean(axis=0)
+    conf_scale = np.maximum(conf_x.std(axis=0), 1e-6)
+    conf_z = (conf_x - conf_mean) / conf_scale
+    conf_folds = folds[judged]
+
+    def confidence_model(rows_mask: np.ndarray) -> Any:
+        model = LogisticRegression(C=config.confidence_c, max_iter=3000, random_state=SEED)
+        model.fit(conf_z[rows_mask], conf_y[rows_mask], sample_weight=conf_w[rows_mask])
+        return model
+
+    oof_conf = np.zeros(len(judged))
+    for f in range(FOLDS):
+        oof_conf[conf_folds == f] = confidence_model(conf_folds != f).predict_proba(
+            conf_z[conf_folds == f])[:, 1]
+    confidence = confidence_model(np.ones(len(judged), dtype=bool))
+
     # Calibrate on real texts only: that is what the thresholds are for. An answer must be
     # right often enough on in-scope texts, and out-of-scope texts must rarely clear the bar.
-    per_text = []
-    for i in np.flatnonzero(ranks):
-        t = data.texts[i]
-        scores = oof_score[owner_of == i]
-        top = int(np.argmax(scores))
-        # The top article's probability, as search uses it. (A noisy-or over the problem's
-        # articles was tried: it saturates at 1.0 for problems with many articles.)
-        per_text.append((t.lang, t.group.split(":", 1)[0], float(scores[top]),
-                         searcher.facts.problems[top] == t.problem))
+    per_text = [(data.texts[i].lang, _kind(data.texts[i]), float(c), bool(ok))
+                for i, c, ok in zip(judged, oof_conf, conf_y, strict=True)]
     none_scores = sorted((s for _, kind, s, _ in per_text if kind == OUT_OF_SCOPE),
                          reverse=True)
     allowed = int(len(none_scores) * config.out_of_scope_rate)
@@ -290,6 +326,10 @@ def fit(searcher: Searcher, data: Prepared,
         feature_mean=np.round(mean, 6).tolist(),
         feature_scale=np.round(scale, 6).tolist(),
         thresholds=thresholds, strong=strong,
+        confidence_coef=np.round(confidence.coef_[0], 6).tolist(),
+        confidence_intercept=round(float(confidence.intercept_[0]), 6),
+        confidence_mean=np.round(conf_mean, 6).tolist(),
+        confidence_scale=np.round(conf_scale, 6).tolist(),
         trained_on={"seed": SEED, "texts": int(ranks.sum()),
                     "classifier_texts": len(data.texts),
                     "real_train": int(sum(t.group.startswith(REAL_GROUP) for t in data.texts)),
