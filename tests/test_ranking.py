@@ -31,8 +31,8 @@ from kb.retrieval.search import (
     CodeMatcher,
     Hit,
     Searcher,
-    keyword_query,
     diversify,
+    keyword_query,
     order_articles,
     scenarios_named,
 )
