@@ -1,12 +1,14 @@
-"""Relevance ablation on real users' words: encoders × ranking × long-ticket handling.
+"""Relevance ablation on real users' words: encoders × ranking × confidence × result order.
 
 For each encoder set (an index already built with it), fits the learned ranking on the `train`
 split exactly as `kb train` does, then scores the `test` split of eval/real.jsonl, the authored
-`heldout` split of eval/queries.jsonl and the out-of-scope questions, with each change alone and
-together. Nothing here is fitted or tuned on a test split.
+`heldout` split of eval/queries.jsonl and the out-of-scope questions, adding one change at a
+time: fusion; the learned ranker with the top article's probability as confidence; the fitted
+confidence model; three problems in the first three places. Nothing here is fitted or tuned
+on a test split.
 
 Run (each index built first with `KB_ENCODERS=<set> KB_INDEX_DIR=<dir> kb build`):
-    .venv/bin/python benchmarks/relevance.py use=/tmp/idx-use e5=/tmp/idx-e5 use+e5=/tmp/idx-use+e5
+    .venv/bin/python benchmarks/relevance.py use=/tmp/idx-use e5=/tmp/idx-e5
 Prints a Markdown table (for BENCHMARKS.md) and, with --json, the raw figures.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from kb.retrieval.evaluate import breakdown, read_out_of_scope, read_queries, run_eval
 from kb.retrieval.search import RankingConfig, Searcher
-from kb.retrieval.train import fit, prepare, training_texts
+from kb.retrieval.train import TrainConfig, fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,13 +67,14 @@ def main(argv: list[str]) -> int:
         data = prepare(base, training_texts(real, authored, base, sources,
                                               out_of_scope=negatives), progress)
         model, report = fit(base, data, progress)
+        top_only, _ = fit(base, data, progress, TrainConfig(confidence_model=False))
         print(f"{name}: fitted in {time.perf_counter() - started:.0f} s; oof {report}",
               file=sys.stderr)
         for label, ranking in {
-            "fusion": RankingConfig(focus=False),
-            "fusion+focus": RankingConfig(focus=True),
-            "ranker": RankingConfig(focus=False, model=model),
-            "ranker+focus": RankingConfig(focus=True, model=model),
+            "fusion+focus": RankingConfig(per_problem_top=0),
+            "ranker+focus": RankingConfig(model=top_only, per_problem_top=0),
+            "+ confidence model": RankingConfig(model=model, per_problem_top=0),
+            "+ three problems first": RankingConfig(model=model),
         }.items():
             searcher = Searcher(base.index, base.encoders, settings, ranking)
             results[f"{name} {label}"] = {

@@ -25,6 +25,7 @@ from kb.content.taxonomy import PROBLEMS
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import (
+    CONFIDENCE_FEATURES,
     LEXICAL_BUCKETS,
     QueryFacts,
     RankerModel,
@@ -55,6 +56,9 @@ class TrainConfig:
     strong_precision: float = 0.97
     out_of_scope_rate: float = 0.02
     """At most this share of out-of-scope train texts may clear the confidence threshold."""
+    confidence_model: bool = True
+    """Fit a model of P(the answer's problem is right); False: the top article's probability
+    is the confidence (the earlier rule, kept for the ablation)."""
     confidence_c: float = 0.1
     """Regularisation of the confidence model (P(the answer's problem is right))."""
     confidence_oos_weight: float = 6.0
@@ -288,6 +292,8 @@ def fit(searcher: Searcher, data: Prepared,
         oof_conf[conf_folds == f] = confidence_model(conf_folds != f).predict_proba(
             conf_z[conf_folds == f])[:, 1]
     confidence = confidence_model(np.ones(len(judged), dtype=bool))
+    if not config.confidence_model:
+        oof_conf = conf_x[:, CONFIDENCE_FEATURES.index("top")]
 
     # Calibrate on real texts only: that is what the thresholds are for. An answer must be
     # right often enough on in-scope texts, and out-of-scope texts must rarely clear the bar.
@@ -326,10 +332,11 @@ def fit(searcher: Searcher, data: Prepared,
         feature_mean=np.round(mean, 6).tolist(),
         feature_scale=np.round(scale, 6).tolist(),
         thresholds=thresholds, strong=strong,
-        confidence_coef=np.round(confidence.coef_[0], 6).tolist(),
-        confidence_intercept=round(float(confidence.intercept_[0]), 6),
-        confidence_mean=np.round(conf_mean, 6).tolist(),
-        confidence_scale=np.round(conf_scale, 6).tolist(),
+        **({"confidence_coef": np.round(confidence.coef_[0], 6).tolist(),
+            "confidence_intercept": round(float(confidence.intercept_[0]), 6),
+            "confidence_mean": np.round(conf_mean, 6).tolist(),
+            "confidence_scale": np.round(conf_scale, 6).tolist()}
+           if config.confidence_model else {}),
         trained_on={"seed": SEED, "texts": int(ranks.sum()),
                     "classifier_texts": len(data.texts),
                     "real_train": int(sum(t.group.startswith(REAL_GROUP) for t in data.texts)),
