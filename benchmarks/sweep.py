@@ -4,7 +4,7 @@ Prepares the training texts once (query vectors and retriever scores with the in
 encoders), then fits `kb train`'s model under each setting and prints out-of-fold hit@1,
 the share answered confidently and right-when-confident, per language.
 
-Run: .venv/bin/python benchmarks/sweep.py /tmp/idx-use+e5 use,e5
+Run: .venv/bin/python benchmarks/sweep.py .kb-index e5
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from kb.retrieval.train import TrainConfig, fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
-GRID = {"real_weight": (3.0, 6.0), "classifier_c": (16.0, 64.0),
-        "ranker_c": (0.1,)}
+GRID = {"real_weight": (6.0,), "lexical_c": (8.0, 16.0, 32.0),
+        "confidence_oos_weight": (1.0, 3.0, 6.0, 10.0)}
+"""The last sweep (2026-11-30, e5, three rounds of real texts); earlier sweeps covered the
+real-text weight (1, 3, 6), the classifier's C (1 to 64) and the ranker's C."""
 
 
 def main(index_dir: str, encoders: str) -> int:
@@ -47,8 +49,9 @@ def main(index_dir: str, encoders: str) -> int:
                 prepared[weight] = prepare(searcher, texts)
         _, report = fit(searcher, prepared[weight], config=config)
         report.pop("out_of_scope")
-        line = " | ".join(f"{lang} hit@1 {r['oof_hit1']:.3f} conf {r['oof_confident']:.2f} "
-                          f"right {r['oof_right_when_confident']:.3f}"
+        line = " | ".join(f"{lang} hit@1 {r['oof_hit1']:.3f} hit@3 {r['oof_hit3']:.3f} "
+                          f"(three problems {r['oof_hit3_three_problems']:.3f}) "
+                          f"conf {r['oof_confident']:.2f} right {r['oof_right_when_confident']:.3f}"
                           for lang, r in report.items())
         print(f"{dataclasses.asdict(config)}: {line}", flush=True)
     return 0

@@ -149,8 +149,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     failed = [
         f"{name} {metric} {value:.3f} < {floor}"
         for name, s in table.items() if name == "all" or name.startswith("lang=")
-        for metric, value, floor in (("hit@1", s.hit1, args.min_hit1), ("hit@3", s.hit3,
-                                                                        args.min_hit3))
+        for metric, value, floor in (("hit@1", s.hit1, args.min_hit1),
+                                     ("hit@3", s.hit3, args.min_hit3),
+                                     ("confident", s.confident, args.min_confident),
+                                     ("right when confident", s.right_when_confident,
+                                      args.min_right_when_confident))
         if floor is not None and value < floor
     ]
     for message in failed:
@@ -349,6 +352,10 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-hit1", type=float, help="fail below this hit@1 (overall and "
                           "per language)")
     evaluate.add_argument("--min-hit3", type=float, help="fail below this hit@3")
+    evaluate.add_argument("--min-confident", type=float,
+                          help="fail when a smaller share is answered confidently")
+    evaluate.add_argument("--min-right-when-confident", type=float,
+                          help="fail when confident answers are right less often")
     evaluate.set_defaults(func=cmd_eval)
 
     show = commands.add_parser("show", parents=[common], help="preview one article")

@@ -82,6 +82,12 @@ def test_eval_reports_metrics_and_enforces_floors(tmp_path, capsys, tiny_searche
     assert table["lang=zh"]["hit1"] == 1.0 and table["split=heldout"]["n"] == 1
     code, out, _ = run(["eval", str(queries), *common, "--min-hit1", "0.9"], capsys)
     assert code == 1 and "below floor: all hit@1 0.667 < 0.9" in out
+    confident = table["all"]["confident"]
+    code, out, _ = run(["eval", str(queries), *common, "--min-confident",
+                        str(confident + 0.01)], capsys)
+    assert code == 1 and "below floor: all confident" in out
+    code, _, _ = run(["eval", str(queries), *common, "--min-confident", str(confident)], capsys)
+    assert code == 0
 
 
 def test_search_text_output_shows_the_fix(capsys, tiny_searcher, tiny_settings):

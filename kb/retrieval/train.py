@@ -34,7 +34,7 @@ from kb.retrieval.ranker import (
     features,
     lexical_vector,
 )
-from kb.retrieval.search import Legs, Searcher
+from kb.retrieval.search import Legs, Searcher, diversify, order_articles
 from kb.retrieval.text import tokens
 
 SEED = 20261130
@@ -309,8 +309,13 @@ def fit(searcher: Searcher, data: Prepared,
         thresholds[lang] = round(max(_threshold(mine, config.target_precision), floor), 4)
         strong[lang] = max(_threshold(mine, config.strong_precision), thresholds[lang])
         answered = [ok for s, ok in mine if s >= thresholds[lang]]
+        hit3 = [_hit3(searcher, oof_score[owner_of == i], data.texts[i].problem, per_problem)
+                for i in judged if data.texts[i].lang == lang and _kind(data.texts[i]) == "real"
+                for per_problem in (0, 1)]
         report[lang] = {"n": len(mine),
                         "oof_hit1": float(np.mean([ok for _, ok in mine])) if mine else 0.0,
+                        "oof_hit3": float(np.mean(hit3[0::2])) if hit3 else 0.0,
+                        "oof_hit3_three_problems": float(np.mean(hit3[1::2])) if hit3 else 0.0,
                         "oof_confident": len(answered) / max(len(mine), 1),
                         "oof_right_when_confident": float(np.mean(answered)) if answered else 0.0,
                         "threshold": thresholds[lang]}
@@ -344,6 +349,15 @@ def fit(searcher: Searcher, data: Prepared,
                     "features": feature_names(leg_names)},
     )
     return model, report
+
+
+def _hit3(searcher: Searcher, scores: np.ndarray, problem: str, per_problem: int) -> bool:
+    """Is the text's problem in the first three results (search's order, with at most
+    `per_problem` articles of one problem there; 0: no limit)?"""
+    ids = searcher.article_ids
+    order = diversify(order_articles(dict(zip(ids, scores.tolist(), strict=True)), ()),
+                      dict(zip(ids, searcher.facts.problems, strict=True)), 3, per_problem)
+    return problem in {searcher.facts.problems[ids.index(a)] for a in order[:3]}
 
 
 def classifier_coef(model: Any, classes: int) -> np.ndarray:
