@@ -31,6 +31,7 @@ from kb.retrieval.search import (
     CodeMatcher,
     Hit,
     Searcher,
+    alphabetical_rank,
     diversify,
     keyword_query,
     order_articles,
@@ -143,9 +144,18 @@ def test_clarify_choices_caps_the_question(tiny_searcher):
 
 def test_ties_break_by_article_id_and_exact_codes_go_first():
     tied = [f"article-{n:02d}" for n in range(30)]
-    scores = {"top": 0.9, **{a: 0.5 for a in reversed(tied)}, "last": 0.1}
-    assert order_articles(scores, ()) == ["top", *tied, "last"]
-    assert order_articles(scores, {"last"}) == ["last", "top", *tied]
+    ids = ["top", *reversed(tied), "last"]
+    scores = np.array([0.9, *[0.5] * len(tied), 0.1])
+    rank = alphabetical_rank(ids)
+
+    def order(exact=(), keep=None) -> list[str]:
+        mask = np.array([a in exact for a in ids])
+        return [ids[i] for i in order_articles(scores, mask, rank, keep)]
+
+    assert order() == ["top", *tied, "last"]
+    assert order(exact={"last"}) == ["last", "top", *tied]
+    keep = np.array([a != "top" for a in ids])
+    assert order(keep=keep) == [*tied, "last"]
 
 
 def test_concept_weight_multiplies_glossary_concepts_in_the_keyword_query(tiny_searcher):
@@ -175,6 +185,8 @@ def test_the_first_places_hold_one_article_per_problem_and_keep_the_rest_in_orde
     assert diversify(order, problem_of, top=3, per_problem=0) == order
     # Fewer problems than places: the head stays short and nothing is lost.
     assert diversify(["a1", "a2"], problem_of, top=3, per_problem=1) == ["a1", "a2"]
+    assert diversify(iter(order), problem_of, top=3, per_problem=1, limit=4) == \
+        ["a1", "b1", "c1", "a2"]
 
 
 def test_an_exact_code_goes_first_and_is_strong(tiny_searcher):
@@ -266,7 +278,8 @@ def test_match_follows_the_confidence_model_not_the_top_score(tiny_searcher):
 
 def confidence_row(scores, probs=(0.6, 0.3, 0.1), lexical=(0.2, 0.7, 0.1), lang="en"):
     legs = Legs(("v", "keyword"), np.array([[0.9, 0.8, 0.2], [3.0, 1.0, -np.inf]]))
-    row = confidence_features(np.array(scores), FACTS.problems, PROBLEMS, np.array(probs),
+    row = confidence_features(np.array(scores), FACTS.problem_index(PROBLEMS), PROBLEMS,
+                              np.array(probs),
                               np.array(lexical), legs, lang, 40)
     return dict(zip(CONFIDENCE_FEATURES, row, strict=True))
 

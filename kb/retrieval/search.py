@@ -13,6 +13,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
@@ -199,30 +200,45 @@ class CodeMatcher:
         return found
 
 
-def order_articles(scores: Mapping[str, float], exact: Iterable[str]) -> list[str]:
-    """Exact-code articles first, then by score, ties broken by article id (stable output)."""
-    exact = set(exact)
-    return sorted(exact | scores.keys(), key=lambda a: (a not in exact, -scores.get(a, 0.0), a))
+def alphabetical_rank(article_ids: Sequence[str]) -> np.ndarray:
+    """Each article id's place in alphabetical order (the tie-break of `order_articles`)."""
+    rank = np.empty(len(article_ids), dtype=np.int64)
+    rank[np.argsort(np.array(article_ids, dtype=object), kind="stable")] = \
+        np.arange(len(article_ids))
+    return rank
 
 
-def diversify(order: Sequence[str], problem_of: Mapping[str, str], top: int,
-              per_problem: int) -> list[str]:
+def order_articles(scores: np.ndarray, exact: np.ndarray, tie_rank: np.ndarray,
+                   keep: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the articles to show, best first: exact-code articles (`exact` mask), then
+    by score, ties broken by `tie_rank` (stable output); `keep` masks the articles allowed."""
+    candidates = np.arange(len(scores)) if keep is None else np.flatnonzero(keep)
+    order = np.lexsort((tie_rank[candidates], -scores[candidates], ~exact[candidates]))
+    return candidates[order]
+
+
+def diversify(order: Iterable[str], problem_of: Mapping[str, str], top: int,
+              per_problem: int, limit: int | None = None) -> list[str]:
     """The first `top` places hold at most `per_problem` articles of one problem (the next
     best of another problem moves up); the order is otherwise kept. When the first answer is
-    the wrong problem, the alternatives shown beside it should not be its scenario twins."""
+    the wrong problem, the alternatives shown beside it should not be its scenario twins.
+    Reads `order` only as far as it must: the first `limit` articles are returned."""
+    items = iter(order)
     if per_problem <= 0:
-        return list(order)
+        return list(islice(items, limit))
     head: list[str] = []
-    rest: list[str] = []
+    passed: list[str] = []
     count: dict[str, int] = {}
-    for article_id in order:
+    for article_id in items:
         problem = problem_of[article_id]
-        if len(head) < top and count.get(problem, 0) < per_problem:
+        if count.get(problem, 0) < per_problem:
             head.append(article_id)
             count[problem] = count.get(problem, 0) + 1
+            if len(head) == top:
+                break
         else:
-            rest.append(article_id)
-    return head + rest
+            passed.append(article_id)
+    return list(islice(chain(head, passed, items), limit))
 
 
 def keyword_query(text: str, glossary: Glossary, concept_weight: int) -> list[str]:
@@ -265,6 +281,8 @@ class Searcher:
         for (article_id, lang), article in index.articles.items():
             self._by_id.setdefault(article_id, {})[lang] = article
         self.article_ids: tuple[str, ...] = tuple(index.article_ids)
+        self.tie_rank = alphabetical_rank(self.article_ids)
+        """Tie-break of the result order: each article id's alphabetical place."""
         firsts = [next(iter(self._by_id[a].values())) for a in self.article_ids]
         self._problem_of = {a.id: a.problem for a in firsts}
         self.facts = ArticleFacts(
@@ -435,18 +453,21 @@ class Searcher:
                                           lexical))
             if allowed is not None:
                 scores = np.where(allowed, scores, -1.0)
-            order_scores = {a: float(s) for a, s in zip(self.article_ids, scores, strict=True)
-                            if a in allowed_ids}
             belief = model.confidence(confidence_features(
-                scores, self.facts.problems, model.problems, probs, lexical, legs, query.lang,
-                len(text)))
+                scores, self.facts.problem_index(model.problems), model.problems, probs,
+                lexical, legs, query.lang, len(text)))
         else:
-            order_scores = self._fused(legs, problem_prior)
-        order = diversify(order_articles(order_scores, facts.exact), self._problem_of,
-                          self.ranking.diverse_top, self.ranking.per_problem_top)
+            fused = self._fused(legs, problem_prior)
+            scores = np.array([fused.get(a, 0.0) for a in self.article_ids])
+        exact = self.facts.among(facts.exact)
+        positions = order_articles(scores, exact, self.tie_rank, allowed)
+        order = diversify((self.article_ids[i] for i in positions), self._problem_of,
+                          self.ranking.diverse_top, self.ranking.per_problem_top, limit=top_k)
         similarity = self._similarity(legs)
-        hits = tuple(self._hit(a, display, order_scores.get(a, 0.0), similarity, legs,
-                               a in facts.exact) for a in order[:top_k])
+        column = self.index.article_position
+        hits = tuple(self._hit(a, display, float(scores[column[a]]),
+                               float(similarity[column[a]]), legs, bool(exact[column[a]]))
+                     for a in order)
         match = self._match(hits, query, belief) if hits else "weak"
         confident = match != "weak"
         return SearchResponse(query.text, confident, hits, display, query.notes,
@@ -467,14 +488,14 @@ class Searcher:
                                            if prior.get(p, 0.0) > 0}))
         return fuse(rankings + pooled + extra, self.ranking.rrf_k)
 
-    def _similarity(self, legs: Legs) -> dict[str, float]:
+    def _similarity(self, legs: Legs) -> np.ndarray:
+        """Each article's best-chunk cosine over the encoders (0 when filtered out)."""
         vector_rows = [row for name, row in zip(legs.names, legs.scores, strict=True)
                        if name != "keyword"]
         if not vector_rows:
-            return {}
+            return np.zeros(len(self.article_ids))
         best = np.max(np.vstack(vector_rows), axis=0)
-        return {a: float(s) for a, s in zip(self.article_ids, best, strict=True)
-                if np.isfinite(s)}
+        return np.where(np.isfinite(best), best, 0.0)
 
     def _match(self, hits: tuple[Hit, ...], query: CleanQuery, belief: float) -> str:
         """`strong`, `fair` or `weak`: exact codes, then the model's calibrated probability
@@ -495,7 +516,7 @@ class Searcher:
                      and bool(concepts_in(normalise(query.text), self.index.glossary)))
         return "fair" if supported else "weak"
 
-    def _hit(self, article_id: str, lang: str, score: float, similarity: dict[str, float],
+    def _hit(self, article_id: str, lang: str, score: float, similarity: float,
              legs: Legs, exact: bool) -> Hit:
         article = self.version(article_id, lang)
         fix = article.section("fix")
@@ -504,7 +525,7 @@ class Searcher:
             id=article.id, title=article.title, problem=article.problem,
             scenarios=article.scenarios, lang=article.lang, severity=article.severity,
             score=score, fix=fix.markdown if fix else "", path=article.path,
-            similarity=similarity.get(article_id, 0.0),
+            similarity=similarity,
             leg_scores={name: round(float(row[column]), 4)
                         for name, row in zip(legs.names, legs.scores, strict=True)
                         if np.isfinite(row[column])},

@@ -271,7 +271,8 @@ def fit(searcher: Searcher, data: Prepared,
     # texts. Its own out-of-fold probabilities set the thresholds.
     judged = [i for i in np.flatnonzero(ranks) if _kind(data.texts[i]) in ("real", OUT_OF_SCOPE)]
     conf_x = np.array([confidence_features(
-        oof_score[owner_of == i], searcher.facts.problems, problems, oof[i], oof_lexical[i],
+        oof_score[owner_of == i], searcher.facts.problem_index(problems), problems, oof[i],
+        oof_lexical[i],
         data.legs[i], data.texts[i].lang, len(data.retrieval[i])) for i in judged])
     conf_y = np.array([searcher.facts.problems[int(np.argmax(oof_score[owner_of == i]))]
                        == data.texts[i].problem for i in judged]).astype(int)
@@ -354,10 +355,11 @@ def fit(searcher: Searcher, data: Prepared,
 def _hit3(searcher: Searcher, scores: np.ndarray, problem: str, per_problem: int) -> bool:
     """Is the text's problem in the first three results (search's order, with at most
     `per_problem` articles of one problem there; 0: no limit)?"""
-    ids = searcher.article_ids
-    order = diversify(order_articles(dict(zip(ids, scores.tolist(), strict=True)), ()),
-                      dict(zip(ids, searcher.facts.problems, strict=True)), 3, per_problem)
-    return problem in {searcher.facts.problems[ids.index(a)] for a in order[:3]}
+    ids, problems = searcher.article_ids, searcher.facts.problems
+    positions = order_articles(scores, np.zeros(len(ids), dtype=bool), searcher.tie_rank)
+    order = diversify([ids[i] for i in positions], dict(zip(ids, problems, strict=True)), 3,
+                      per_problem)
+    return problem in {problems[searcher.index.article_position[a]] for a in order[:3]}
 
 
 def classifier_coef(model: Any, classes: int) -> np.ndarray:
