@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from conftest import REPO
+
 from kb.content.articles import load_corpus
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.index import build_index
@@ -58,3 +60,14 @@ def test_a_trained_model_ranks_searches(tiny_settings, tmp_path):
     assert searcher.ranking.model is not None
     assert searcher.search("my camera is black").results[0].problem == "no-video"
     assert searcher.search("I hear my own voice back").results[0].problem == "echo"
+
+
+def test_the_bundled_models_load_with_a_confidence_model():
+    # `KB_MODEL=auto` picks models/ranker-<encoders>.json: both bundled configurations must be
+    # readable by this code and carry thresholds for a fitted confidence model.
+    for path in sorted((REPO / "models").glob("ranker-*.json")):
+        model = RankerModel.load(path)
+        assert len(model.confidence_coef) == len(CONFIDENCE_FEATURES), path
+        assert set(model.thresholds) == {"en", "zh"}, path
+    assert {p.name for p in (REPO / "models").glob("ranker-*.json")} >= {"ranker-e5.json",
+                                                                         "ranker-use.json"}
