@@ -270,9 +270,9 @@ def fit(searcher: Searcher, data: Prepared,
     # is right; it reads out-of-fold ranker and classifier outputs, as search will see unseen
     # texts. Its own out-of-fold probabilities set the thresholds.
     judged = [i for i in np.flatnonzero(ranks) if _kind(data.texts[i]) in ("real", OUT_OF_SCOPE)]
+    problem_index = searcher.facts.problem_index(problems)
     conf_x = np.array([confidence_features(
-        oof_score[owner_of == i], searcher.facts.problem_index(problems), problems, oof[i],
-        oof_lexical[i],
+        oof_score[owner_of == i], problem_index, problems, oof[i], oof_lexical[i],
         data.legs[i], data.texts[i].lang, len(data.retrieval[i])) for i in judged])
     conf_y = np.array([searcher.facts.problems[int(np.argmax(oof_score[owner_of == i]))]
                        == data.texts[i].problem for i in judged]).astype(int)
@@ -288,12 +288,14 @@ def fit(searcher: Searcher, data: Prepared,
         model.fit(conf_z[rows_mask], conf_y[rows_mask], sample_weight=conf_w[rows_mask])
         return model
 
-    oof_conf = np.zeros(len(judged))
-    for f in range(FOLDS):
-        oof_conf[conf_folds == f] = confidence_model(conf_folds != f).predict_proba(
-            conf_z[conf_folds == f])[:, 1]
-    confidence = confidence_model(np.ones(len(judged), dtype=bool))
-    if not config.confidence_model:
+    confidence = None
+    if config.confidence_model:
+        oof_conf = np.zeros(len(judged))
+        for f in range(FOLDS):
+            oof_conf[conf_folds == f] = confidence_model(conf_folds != f).predict_proba(
+                conf_z[conf_folds == f])[:, 1]
+        confidence = confidence_model(np.ones(len(judged), dtype=bool))
+    else:
         oof_conf = conf_x[:, CONFIDENCE_FEATURES.index("top")]
 
     # Calibrate on real texts only: that is what the thresholds are for. An answer must be
@@ -342,7 +344,7 @@ def fit(searcher: Searcher, data: Prepared,
             "confidence_intercept": round(float(confidence.intercept_[0]), 6),
             "confidence_mean": np.round(conf_mean, 6).tolist(),
             "confidence_scale": np.round(conf_scale, 6).tolist()}
-           if config.confidence_model else {}),
+           if confidence is not None else {}),
         trained_on={"seed": SEED, "texts": int(ranks.sum()),
                     "classifier_texts": len(data.texts),
                     "real_train": int(sum(t.group.startswith(REAL_GROUP) for t in data.texts)),
