@@ -12,11 +12,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kb.content.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS
 from kb.errors import KbError
 from kb.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from kb.retrieval.search import Searcher
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -82,13 +85,20 @@ def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+def _searcher(args: argparse.Namespace) -> Searcher:
+    """The searcher for a command; says on stderr when its model falls back to fusion."""
     from kb.retrieval.search import Searcher
-    from kb.service.render import show_response
 
     searcher = Searcher.load(_settings(args))
     if searcher.ranking.fallback:
         print(f"note: {searcher.ranking.fallback}", file=sys.stderr)
+    return searcher
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.service.render import show_response
+
+    searcher = _searcher(args)
     queries = sys.stdin if args.query == "-" else [args.query]
     for line in queries:
         response = searcher.search(line.rstrip("\n"), top_k=args.top_k, scenario=args.scenario,
@@ -104,16 +114,13 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from kb.retrieval.evaluate import breakdown, read_queries, run_eval
-    from kb.retrieval.search import Searcher
 
     queries = read_queries(Path(args.file))
     if args.split:
         queries = [q for q in queries if q.split == args.split]
         if not queries:
             raise KbError(f"{args.file}: no queries in split `{args.split}`")
-    searcher = Searcher.load(_settings(args))
-    if searcher.ranking.fallback:
-        print(f"note: {searcher.ranking.fallback}", file=sys.stderr)
+    searcher = _searcher(args)
 
     def ranked(text: str) -> tuple[list[str], bool, tuple[str, ...]]:
         response = searcher.search(text, top_k=10)

@@ -239,14 +239,9 @@ def test_problem_pool_is_the_mean_of_the_best_three():
 
 
 def test_model_confidence_follows_the_thresholds_per_language(tiny_searcher):
-    dim = tiny_searcher.encoders["fake"].dim
-    problems = tuple(sorted(set(tiny_searcher.facts.problems)))
-
     def model(threshold: float, strong: float) -> RankerModel:
-        return toy_model(encoders=("fake",), legs=("fake", "keyword"), problems=problems,
-                         classifier_coef=[[0.0] * dim] * len(problems),
-                         classifier_intercept=[0.0] * len(problems),
-                         thresholds={"en": threshold, "zh": 1.1}, strong={"en": strong, "zh": 1.1})
+        return fake_model(tiny_searcher, thresholds={"en": threshold, "zh": 1.1},
+                          strong={"en": strong, "zh": 1.1})
 
     query = "camera won't turn on"
     assert with_ranking(tiny_searcher, model=model(1.1, 1.1)).search(query).match == "weak"
@@ -257,18 +252,13 @@ def test_model_confidence_follows_the_thresholds_per_language(tiny_searcher):
 
 
 def test_match_follows_the_confidence_model_not_the_top_score(tiny_searcher):
-    dim = tiny_searcher.encoders["fake"].dim
-    problems = tuple(sorted(set(tiny_searcher.facts.problems)))
-
     def model(intercept: float) -> RankerModel:
         # A confidence model that ignores its features: P(right) = sigmoid(intercept).
         n = len(CONFIDENCE_FEATURES)
-        return toy_model(encoders=("fake",), legs=("fake", "keyword"), problems=problems,
-                         classifier_coef=[[0.0] * dim] * len(problems),
-                         classifier_intercept=[0.0] * len(problems),
-                         thresholds={"en": 0.5, "zh": 0.5}, strong={"en": 0.99, "zh": 0.99},
-                         confidence_coef=[0.0] * n, confidence_intercept=intercept,
-                         confidence_mean=[0.0] * n, confidence_scale=[1.0] * n)
+        return fake_model(tiny_searcher, thresholds={"en": 0.5, "zh": 0.5},
+                          strong={"en": 0.99, "zh": 0.99}, confidence_coef=[0.0] * n,
+                          confidence_intercept=intercept, confidence_mean=[0.0] * n,
+                          confidence_scale=[1.0] * n)
 
     query = "camera won't turn on"
     assert with_ranking(tiny_searcher, model=model(-3.0)).search(query).match == "weak"
@@ -352,6 +342,25 @@ def toy_model(**changes) -> RankerModel:
     classes = len(changes.get("problems", PROBLEMS))
     base.update(lexical_coef=[[0.0] * 8] * classes, lexical_intercept=[0.0] * classes)
     return RankerModel(**{**base, **changes})
+
+
+def fake_model(searcher: Searcher, **changes) -> RankerModel:
+    """A toy model for the tiny index's `fake` encoder, its classifier indifferent."""
+    dim = searcher.encoders["fake"].dim
+    problems = tuple(sorted(set(searcher.facts.problems)))
+    return toy_model(**{"encoders": ("fake",), "legs": ("fake", "keyword"),
+                        "problems": problems,
+                        "classifier_coef": [[0.0] * dim] * len(problems),
+                        "classifier_intercept": [0.0] * len(problems), **changes})
+
+
+def saved_toy_model(settings, tmp_path, fingerprint: str) -> Searcher:
+    """A searcher over the tiny index with a toy model trained for `fingerprint`."""
+    build_index(settings, load_corpus(settings.articles_dir))
+    path = tmp_path / "model.json"
+    toy_model(encoders=("fake",), legs=("fake", "keyword"),
+              fingerprints={"fake": fingerprint}).save(path)
+    return Searcher.load(dataclasses.replace(settings, model=str(path)))
 
 
 def test_classifier_is_a_softmax_over_problems_and_a_prior_shifts_it():
@@ -457,32 +466,20 @@ def test_ranker_model_ranks_by_its_probability(tiny_settings):
     names = feature_names(["fake", "keyword"])
     coef = [0.0] * len(names)
     coef[names.index("scenario:general")] = -5.0  # prefer non-general articles
-    dim = searcher.encoders["fake"].dim
-    model = toy_model(encoders=("fake",), legs=("fake", "keyword"), problems=tuple(
-        sorted(set(searcher.facts.problems))), ranker_coef=coef,
-        classifier_coef=[[0.0] * dim] * len(set(searcher.facts.problems)),
-        classifier_intercept=[0.0] * len(set(searcher.facts.problems)))
+    model = fake_model(searcher, ranker_coef=coef)
     ranked = with_ranking(searcher, model=model).search("camera won't turn on").results
     assert ranked[0].id == "room-echo"  # the only article not in `general`
 
 
 def test_a_model_for_another_encoder_falls_back_to_fusion_and_says_why(tiny_settings, tmp_path):
-    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
-    path = tmp_path / "model.json"
-    toy_model(encoders=("fake",), legs=("fake", "keyword"),
-              fingerprints={"fake": "hashing/dim128"}).save(path)
-    searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
+    searcher = saved_toy_model(tiny_settings, tmp_path, "hashing/dim128")
     assert searcher.ranking.model is None
     assert "run `kb train`" in searcher.ranking.fallback
     assert searcher.search("camera won't turn on").results[0].id == "black-screen"
 
 
 def test_a_matching_model_is_loaded(tiny_settings, tmp_path):
-    build_index(tiny_settings, load_corpus(tiny_settings.articles_dir))
-    path = tmp_path / "model.json"
-    toy_model(encoders=("fake",), legs=("fake", "keyword"),
-              fingerprints={"fake": "hashing/dim256"}).save(path)
-    searcher = Searcher.load(dataclasses.replace(tiny_settings, model=str(path)))
+    searcher = saved_toy_model(tiny_settings, tmp_path, "hashing/dim256")
     assert searcher.ranking.model is not None and not searcher.ranking.fallback
 
 

@@ -440,13 +440,13 @@ class Searcher:
         if scenario or platform:
             allowed_ids = set(self.allowed_ids(scenario, platform))
             allowed = np.array([a in allowed_ids for a in self.article_ids])
-        vectors = self.query_vectors(self.retrieval_text(query))
+        text = self.retrieval_text(query)
+        vectors = self.query_vectors(text)
         legs = self.legs(query, vectors, allowed)
         facts = self.query_facts(query, allowed_ids)
         model = self.ranking.model
         belief = 0.0
         if model is not None:
-            text = self.retrieval_text(query)
             probs = model.problem_probs(vectors, problem_prior)
             lexical = model.lexical_probs(tokens(text, self.index.glossary), problem_prior)
             scores = model.score(features(legs, probs, facts, self.facts, model.problems,

@@ -312,13 +312,14 @@ def fit(searcher: Searcher, data: Prepared,
         thresholds[lang] = round(max(_threshold(mine, config.target_precision), floor), 4)
         strong[lang] = max(_threshold(mine, config.strong_precision), thresholds[lang])
         answered = [ok for s, ok in mine if s >= thresholds[lang]]
-        hit3 = [_hit3(searcher, oof_score[owner_of == i], data.texts[i].problem, per_problem)
-                for i in judged if data.texts[i].lang == lang and _kind(data.texts[i]) == "real"
-                for per_problem in (0, 1)]
+        real = [i for i in judged if data.texts[i].lang == lang and _kind(data.texts[i]) == "real"]
+        hit3 = {per_problem: float(np.mean([_hit3(searcher, oof_score[owner_of == i],
+                                                  data.texts[i].problem, per_problem)
+                                            for i in real])) if real else 0.0
+                for per_problem in (0, 1)}
         report[lang] = {"n": len(mine),
                         "oof_hit1": float(np.mean([ok for _, ok in mine])) if mine else 0.0,
-                        "oof_hit3": float(np.mean(hit3[0::2])) if hit3 else 0.0,
-                        "oof_hit3_three_problems": float(np.mean(hit3[1::2])) if hit3 else 0.0,
+                        "oof_hit3": hit3[0], "oof_hit3_three_problems": hit3[1],
                         "oof_confident": len(answered) / max(len(mine), 1),
                         "oof_right_when_confident": float(np.mean(answered)) if answered else 0.0,
                         "threshold": thresholds[lang]}
@@ -359,9 +360,9 @@ def _hit3(searcher: Searcher, scores: np.ndarray, problem: str, per_problem: int
     `per_problem` articles of one problem there; 0: no limit)?"""
     ids, problems = searcher.article_ids, searcher.facts.problems
     positions = order_articles(scores, np.zeros(len(ids), dtype=bool), searcher.tie_rank)
-    order = diversify([ids[i] for i in positions], dict(zip(ids, problems, strict=True)), 3,
-                      per_problem)
-    return problem in {problems[searcher.index.article_position[a]] for a in order[:3]}
+    problem_of = dict(zip(ids, problems, strict=True))
+    order = diversify((ids[i] for i in positions), problem_of, 3, per_problem, limit=3)
+    return problem in {problem_of[a] for a in order}
 
 
 def classifier_coef(model: Any, classes: int) -> np.ndarray:
