@@ -113,9 +113,10 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.retrieval.evaluate import breakdown, read_queries, run_eval
+    from kb.retrieval.evaluate import breakdown, read_queries, repository, run_eval
 
     queries = read_queries(Path(args.file))
+    trained = frozenset(repository(q.source) for q in queries if q.split in ("train", "dev"))
     if args.split:
         queries = [q for q in queries if q.split == args.split]
         if not queries:
@@ -128,7 +129,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         return [hit.problem for hit in response.results], response.confident, top
 
     outcomes = run_eval(queries, ranked)
-    table = breakdown(outcomes)
+    table = breakdown(outcomes, trained if args.split == "test" else None)
     if args.json:
         print(json.dumps({name: vars(s) for name, s in table.items()}), file=out)
     else:

@@ -90,6 +90,28 @@ def test_eval_reports_metrics_and_enforces_floors(tmp_path, capsys, tiny_searche
     assert code == 0
 
 
+def test_eval_of_the_test_split_tells_seen_from_new_repositories(tmp_path, capsys, tiny_searcher,
+                                                                  tiny_settings):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join(json.dumps(q) for q in [
+        {"q": "echo here", "problem": "echo", "scenario": "general", "lang": "en",
+         "split": "train", "source": "acme/voice#1"},
+        {"q": "I hear my own voice back", "problem": "echo", "scenario": "general", "lang": "en",
+         "split": "test", "source": "acme/voice#2"},
+        {"q": "camera won't turn on", "problem": "no-video", "scenario": "general", "lang": "en",
+         "split": "test", "source": "other/app#7"},
+        {"q": "camera won't turn on", "problem": "echo", "scenario": "general", "lang": "en",
+         "split": "test", "source": "other/app#8"},
+    ]))
+    common = ["--index", str(tiny_settings.index_dir), "--encoders", "fake", "--json"]
+    code, out, _ = run(["eval", str(queries), "--split", "test", *common], capsys)
+    table = json.loads(out)
+    assert table["repo=seen lang=en"]["n"] == 1 and table["repo=new lang=en"]["n"] == 2
+    assert table["repo=new lang=en"]["hit1"] == pytest.approx(1 / 2)
+    _, out, _ = run(["eval", str(queries), *common], capsys)
+    assert not any(name.startswith("repo=") for name in json.loads(out))
+
+
 def test_search_text_output_shows_the_fix(capsys, tiny_searcher, tiny_settings):
     code, out, _ = run(["search", "camera won't turn on", "--index",
                         str(tiny_settings.index_dir), "--encoders", "fake"], capsys)

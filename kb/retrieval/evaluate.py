@@ -125,8 +125,16 @@ def score(outcomes: Iterable[Outcome]) -> Scores:
     )
 
 
-def breakdown(outcomes: Sequence[Outcome]) -> dict[str, Scores]:
-    """Scores overall, per language and per split."""
+def repository(source: str) -> str:
+    """`owner/repo` of a source such as `owner/repo#123` (empty when it names none)."""
+    return source.split("#", 1)[0] if "#" in source else ""
+
+
+def breakdown(outcomes: Sequence[Outcome],
+              trained_repositories: frozenset[str] | None = None) -> dict[str, Scores]:
+    """Scores overall, per language and per split; with `trained_repositories`, also per
+    language for texts from a repository the training texts came from (`repo=seen`) or not
+    (`repo=new`: the nearer measure of a new customer's words)."""
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         groups["all"].append(o)
@@ -134,6 +142,9 @@ def breakdown(outcomes: Sequence[Outcome]) -> dict[str, Scores]:
         if o.query.split != "all":
             groups[f"split={o.query.split}"].append(o)
             groups[f"split={o.query.split} lang={o.query.lang}"].append(o)
+        if trained_repositories is not None and repository(o.query.source):
+            seen = "seen" if repository(o.query.source) in trained_repositories else "new"
+            groups[f"repo={seen} lang={o.query.lang}"].append(o)
     order = sorted(groups, key=lambda name: (name != "all", name.count("="), name))
     return {name: score(groups[name]) for name in order}
 
