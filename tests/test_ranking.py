@@ -291,6 +291,18 @@ def test_confidence_features_ignore_filtered_articles():
     assert row["top"] == pytest.approx(0.4) and row["share"] == pytest.approx(0.8)
 
 
+def test_confidence_features_measure_how_spread_each_belief_is():
+    peaked = confidence_row([0.2, 0.5, 0.3], probs=(0.9, 0.05, 0.05))
+    flat = confidence_row([0.2, 0.5, 0.3], probs=(0.34, 0.33, 0.33))
+    assert peaked["clf:entropy"] < flat["clf:entropy"] <= np.log(3) + 1e-9
+    assert peaked["clf:margin"] == pytest.approx(0.85) and flat["clf:margin"] == pytest.approx(0.01)
+    assert peaked["lex:margin"] == pytest.approx(0.5)  # 0.7 - 0.2
+    # The best article per problem: echo 0.5 (b-echo), the other problem 0.3.
+    assert peaked["problems:margin"] == pytest.approx(0.2)
+    close = confidence_row([0.2, 0.5, 0.45])
+    assert close["problems:entropy"] > peaked["problems:entropy"]
+
+
 def test_confidence_rises_with_a_positively_weighted_feature():
     n = len(CONFIDENCE_FEATURES)
     coef = [0.0] * n

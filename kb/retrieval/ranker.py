@@ -200,7 +200,9 @@ def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
 
 CONFIDENCE_FEATURES = ("top", "log_top", "other", "log_ratio", "share", "clf:answer", "clf:max",
                        "clf:none", "clf:agrees", "lex:answer", "lex:max", "lex:none",
-                       "lex:agrees", "vector:best", "keyword:best", "lang:zh", "log_length")
+                       "lex:agrees", "vector:best", "keyword:best", "lang:zh", "log_length",
+                       "clf:entropy", "clf:margin", "lex:entropy", "lex:margin",
+                       "problems:entropy", "problems:margin")
 """What the confidence model reads about one ranking (see `confidence_features`)."""
 
 
@@ -214,7 +216,9 @@ def confidence_features(scores: np.ndarray, problem_index: np.ndarray,
     `problem_index`: each article's problem as a position in `problem_keys`. The answer is the
     best article's problem. Besides the top probability: the best article of any other
     problem, the answer problem's share of all probability, whether both classifiers agree and
-    what they give to "none of them", how close the best chunk is at all, language and length.
+    what they give to "none of them", how close the best chunk is at all, language and length;
+    and how spread out each belief is (entropy, and the gap between its two largest values) —
+    of both classifiers and of the best article per problem.
     """
     scores = np.clip(scores, 0.0, None)
     k = int(problem_index[int(np.argmax(scores))])
@@ -238,10 +242,22 @@ def confidence_features(scores: np.ndarray, problem_index: np.ndarray,
         finite = [row[np.isfinite(row)] for row in rows]
         return max((float(r.max()) for r in finite if len(r)), default=0.0)
 
+    per_problem = np.zeros(n)
+    np.maximum.at(per_problem, problem_index, scores)
     return np.array([top, np.log(top + 1e-6), other, np.log((top + 1e-6) / (other + 1e-6)),
                      share, *belief(problem_probs), *belief(lexical_probs),
                      best(vector_rows), np.log1p(max(best(keyword_rows), 0.0)),
-                     float(lang == "zh"), np.log(length + 1)])
+                     float(lang == "zh"), np.log(length + 1), *_spread(problem_probs),
+                     *_spread(lexical_probs), *_spread(per_problem + 1e-9)])
+
+
+def _spread(values: np.ndarray) -> tuple[float, float]:
+    """Entropy of `values` as a distribution, and the gap between its two largest values."""
+    p = np.clip(np.asarray(values, dtype=float), 1e-9, None)
+    p = p / p.sum()
+    top_two = np.sort(np.asarray(values, dtype=float))[::-1][:2]
+    gap = float(top_two[0] - top_two[1]) if len(top_two) > 1 else float(top_two[0])
+    return float(-(p * np.log(p)).sum()), gap
 
 
 @dataclass(frozen=True)
