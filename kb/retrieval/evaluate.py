@@ -142,8 +142,9 @@ def breakdown(outcomes: Sequence[Outcome],
         if o.query.split != "all":
             groups[f"split={o.query.split}"].append(o)
             groups[f"split={o.query.split} lang={o.query.lang}"].append(o)
-        if trained_repositories is not None and repository(o.query.source):
-            seen = "seen" if repository(o.query.source) in trained_repositories else "new"
+        repo = repository(o.query.source)
+        if trained_repositories is not None and repo:
+            seen = "seen" if repo in trained_repositories else "new"
             groups[f"repo={seen} lang={o.query.lang}"].append(o)
     order = sorted(groups, key=lambda name: (name != "all", name.count("="), name))
     return {name: score(groups[name]) for name in order}

@@ -253,9 +253,10 @@ def confidence_features(scores: np.ndarray, problem_index: np.ndarray,
 
 def _spread(values: np.ndarray) -> tuple[float, float]:
     """Entropy of `values` as a distribution, and the gap between its two largest values."""
-    p = np.clip(np.asarray(values, dtype=float), 1e-9, None)
+    values = np.asarray(values, dtype=float)
+    p = np.clip(values, 1e-9, None)
     p = p / p.sum()
-    top_two = np.sort(np.asarray(values, dtype=float))[::-1][:2]
+    top_two = np.sort(values)[::-1][:2]
     gap = float(top_two[0] - top_two[1]) if len(top_two) > 1 else float(top_two[0])
     return float(-(p * np.log(p)).sum()), gap
 
