@@ -329,7 +329,10 @@ class RankerModel:
                 "lexical_intercept": np.asarray(self.lexical_intercept),
                 "idf": np.asarray(self.lexical_idf),
                 "mean": np.asarray(self.feature_mean), "scale": np.asarray(self.feature_scale),
-                "ranker": np.asarray(self.ranker_coef)}
+                "ranker": np.asarray(self.ranker_coef),
+                "confidence": np.asarray(self.confidence_coef),
+                "confidence_mean": np.asarray(self.confidence_mean),
+                "confidence_scale": np.asarray(self.confidence_scale)}
 
     def _with_prior(self, probs: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
         if prior:
@@ -348,8 +351,9 @@ class RankerModel:
         """P(the answer's problem is right) from a `confidence_features` row."""
         if not self.confidence_coef:
             return float(row[0])
-        z = (row - np.asarray(self.confidence_mean)) / np.asarray(self.confidence_scale)
-        logit = float(z @ np.asarray(self.confidence_coef)) + self.confidence_intercept
+        arrays = self._arrays
+        z = (row - arrays["confidence_mean"]) / arrays["confidence_scale"]
+        logit = float(z @ arrays["confidence"]) + self.confidence_intercept
         return 1.0 / (1.0 + np.exp(-logit))
 
     def save(self, path: Path) -> None:

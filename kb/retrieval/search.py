@@ -439,7 +439,7 @@ class Searcher:
         allowed = None
         if scenario or platform:
             allowed_ids = set(self.allowed_ids(scenario, platform))
-            allowed = np.array([a in allowed_ids for a in self.article_ids])
+            allowed = self.facts.among(allowed_ids)
         text = self.retrieval_text(query)
         vectors = self.query_vectors(text)
         legs = self.legs(query, vectors, allowed)

@@ -270,11 +270,12 @@ def fit(searcher: Searcher, data: Prepared,
     # is right; it reads out-of-fold ranker and classifier outputs, as search will see unseen
     # texts. Its own out-of-fold probabilities set the thresholds.
     judged = [i for i in np.flatnonzero(ranks) if _kind(data.texts[i]) in ("real", OUT_OF_SCOPE)]
+    scores_of = {i: oof_score[owner_of == i] for i in judged}
     problem_index = searcher.facts.problem_index(problems)
     conf_x = np.array([confidence_features(
-        oof_score[owner_of == i], problem_index, problems, oof[i], oof_lexical[i],
+        scores_of[i], problem_index, problems, oof[i], oof_lexical[i],
         data.legs[i], data.texts[i].lang, len(data.retrieval[i])) for i in judged])
-    conf_y = np.array([searcher.facts.problems[int(np.argmax(oof_score[owner_of == i]))]
+    conf_y = np.array([searcher.facts.problems[int(np.argmax(scores_of[i]))]
                        == data.texts[i].problem for i in judged]).astype(int)
     conf_w = np.array([config.confidence_oos_weight if _kind(data.texts[i]) == OUT_OF_SCOPE
                        else 1.0 for i in judged])
@@ -313,7 +314,7 @@ def fit(searcher: Searcher, data: Prepared,
         strong[lang] = max(_threshold(mine, config.strong_precision), thresholds[lang])
         answered = [ok for s, ok in mine if s >= thresholds[lang]]
         real = [i for i in judged if data.texts[i].lang == lang and _kind(data.texts[i]) == "real"]
-        hit3 = {per_problem: float(np.mean([_hit3(searcher, oof_score[owner_of == i],
+        hit3 = {per_problem: float(np.mean([_hit3(searcher, scores_of[i],
                                                   data.texts[i].problem, per_problem)
                                             for i in real])) if real else 0.0
                 for per_problem in (0, 1)}
