@@ -21,12 +21,13 @@ from kb.retrieval.train import TrainConfig, fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
-GRID = {"real_weight": (6.0,), "target_precision": (0.90, 0.91, 0.92),
-        "out_of_scope_rate": (0.02, 0.05, 0.08)}
-"""The last sweep (2026-11-30, e5, five rounds of real texts): the confidence thresholds' aim
-and how many out-of-scope train texts may clear them. Earlier sweeps covered the real-text
-weight (1, 3, 6), the classifier's C (1 to 128), the keyword classifier's C (8 to 32), the
-ranker's C (0.1, 0.3) and the out-of-scope weight of the confidence model (1 to 10)."""
+GRID = {"real_weight": (6.0,), "other_scenario_share": (0.0, 0.25, 0.5, 0.75, 1.0)}
+"""The last sweep (2026-11-30, e5, six rounds of real texts): how much of a positive an article
+of the right problem but another scenario is when fitting the ranker. Earlier sweeps covered
+the confidence thresholds' aim (0.90-0.92) and how many out-of-scope train texts may clear them
+(2-8%), the real-text weight (1, 3, 6), the classifier's C (1 to 128), the keyword classifier's
+C (8 to 32), the ranker's C (0.1, 0.3) and the out-of-scope weight of the confidence model (1
+to 10)."""
 
 
 def main(index_dir: str, encoders: str) -> int:
@@ -51,7 +52,8 @@ def main(index_dir: str, encoders: str) -> int:
                 prepared[weight] = prepare(searcher, texts)
         _, report = fit(searcher, prepared[weight], config=config)
         report.pop("out_of_scope")
-        line = " | ".join(f"{lang} hit@1 {r['oof_hit1']:.3f} hit@3 {r['oof_hit3']:.3f} "
+        line = " | ".join(f"{lang} hit@1 {r['oof_hit1']:.3f} scenario {r['oof_scenario_hit1']:.3f} "
+                          f"hit@3 {r['oof_hit3']:.3f} "
                           f"(three problems {r['oof_hit3_three_problems']:.3f}) "
                           f"conf {r['oof_confident']:.2f} right {r['oof_right_when_confident']:.3f}"
                           for lang, r in report.items())

@@ -12,7 +12,9 @@ from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.index import build_index
 from kb.retrieval.ranker import CONFIDENCE_FEATURES, RankerModel
 from kb.retrieval.search import Searcher
-from kb.retrieval.train import fit, prepare, training_texts
+import numpy as np
+
+from kb.retrieval.train import fit, prepare, soft_labels, training_texts
 
 REAL = [
     ("my own voice comes back in the room", "echo", "train"),
@@ -71,3 +73,17 @@ def test_the_bundled_models_load_with_a_confidence_model():
         assert set(model.thresholds) == {"en", "zh"}, path
     assert {p.name for p in (REPO / "models").glob("ranker-*.json")} >= {"ranker-e5.json",
                                                                          "ranker-use.json"}
+
+
+def test_an_article_of_the_right_problem_in_another_scenario_is_partly_a_positive():
+    # Rows: the text's own article, its problem's article for another scenario, a wrong problem.
+    label = np.array([1, 0, 0])
+    same_problem = np.array([True, True, False])
+    weight = np.array([6.0, 6.0, 6.0])
+    index, labels, weights = soft_labels(label, same_problem, weight, 0.25)
+    rows = sorted(zip(index.tolist(), labels.tolist(), weights.tolist(), strict=True))
+    assert rows == [(0, 1, 6.0), (1, 0, 4.5), (1, 1, 1.5), (2, 0, 6.0)]
+    # Share 0 is the plain rule: the other scenario's article is only a negative.
+    index, labels, weights = soft_labels(label, same_problem, weight, 0.0)
+    assert index.tolist() == [0, 1, 2] and labels.tolist() == [1, 0, 0]
+    assert weights.tolist() == [6.0, 6.0, 6.0]
