@@ -4,8 +4,9 @@ For each encoder set (an index already built with it), fits the learned ranking 
 split exactly as `kb train` does, then scores the `test` split of eval/real.jsonl, the authored
 `heldout` split of eval/queries.jsonl and the out-of-scope questions, adding one change at a
 time: fusion; the learned ranker with the top article's probability as confidence; the fitted
-confidence model; three problems in the first three places. Nothing here is fitted or tuned
-on a test split.
+confidence model; three problems in the first three places; the ranker fitted with the right
+problem's other-scenario articles as half positives (`TrainConfig.other_scenario_share`).
+Nothing here is fitted or tuned on a test split.
 
 Run (each index built first with `KB_ENCODERS=<set> KB_INDEX_DIR=<dir> kb build`):
     .venv/bin/python benchmarks/relevance.py use=/tmp/idx-use e5=/tmp/idx-e5
@@ -67,14 +68,18 @@ def main(argv: list[str]) -> int:
         data = prepare(base, training_texts(real, authored, base, sources,
                                               out_of_scope=negatives), progress)
         model, report = fit(base, data, progress)
-        top_only, _ = fit(base, data, progress, TrainConfig(confidence_model=False))
+        earlier = TrainConfig(other_scenario_share=0.0)
+        scenario_only, _ = fit(base, data, progress, earlier)
+        top_only, _ = fit(base, data, progress,
+                          dataclasses.replace(earlier, confidence_model=False))
         print(f"{name}: fitted in {time.perf_counter() - started:.0f} s; oof {report}",
               file=sys.stderr)
         for label, ranking in {
             "fusion+focus": RankingConfig(per_problem_top=0),
             "ranker+focus": RankingConfig(model=top_only, per_problem_top=0),
-            "+ confidence model": RankingConfig(model=model, per_problem_top=0),
-            "+ three problems first": RankingConfig(model=model),
+            "+ confidence model": RankingConfig(model=scenario_only, per_problem_top=0),
+            "+ three problems first": RankingConfig(model=scenario_only),
+            "+ other scenarios' articles half a positive": RankingConfig(model=model),
         }.items():
             searcher = Searcher(base.index, base.encoders, settings, ranking)
             results[f"{name} {label}"] = {

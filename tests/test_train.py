@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 from conftest import REPO
 
 from kb.content.articles import load_corpus
@@ -12,8 +13,6 @@ from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.index import build_index
 from kb.retrieval.ranker import CONFIDENCE_FEATURES, RankerModel
 from kb.retrieval.search import Searcher
-import numpy as np
-
 from kb.retrieval.train import fit, prepare, soft_labels, training_texts
 
 REAL = [
