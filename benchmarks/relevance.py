@@ -5,7 +5,8 @@ split exactly as `kb train` does, then scores the `test` split of eval/real.json
 `heldout` split of eval/queries.jsonl and the out-of-scope questions, adding one change at a
 time: fusion; the learned ranker with the top article's probability as confidence; the fitted
 confidence model; three problems in the first three places; the ranker fitted with the right
-problem's other-scenario articles as half positives (`TrainConfig.other_scenario_share`).
+problem's other-scenario articles as half positives (`TrainConfig.other_scenario_share`); a
+classifier of the text's scenario as ranker features (`TrainConfig.scenario_classifier`).
 Nothing here is fitted or tuned on a test split.
 
 Run (each index built first with `KB_ENCODERS=<set> KB_INDEX_DIR=<dir> kb build`):
@@ -68,10 +69,11 @@ def main(argv: list[str]) -> int:
         data = prepare(base, training_texts(real, authored, base, sources,
                                               out_of_scope=negatives), progress)
         model, report = fit(base, data, progress)
-        earlier = TrainConfig(other_scenario_share=0.0)
+        earlier = TrainConfig(other_scenario_share=0.0, scenario_classifier=False)
         scenario_only, _ = fit(base, data, progress, earlier)
         top_only, _ = fit(base, data, progress,
                           dataclasses.replace(earlier, confidence_model=False))
+        half, _ = fit(base, data, progress, TrainConfig(scenario_classifier=False))
         print(f"{name}: fitted in {time.perf_counter() - started:.0f} s; oof {report}",
               file=sys.stderr)
         for label, ranking in {
@@ -79,7 +81,8 @@ def main(argv: list[str]) -> int:
             "ranker+focus": RankingConfig(model=top_only, per_problem_top=0),
             "+ confidence model": RankingConfig(model=scenario_only, per_problem_top=0),
             "+ three problems first": RankingConfig(model=scenario_only),
-            "+ other scenarios' articles half a positive": RankingConfig(model=model),
+            "+ other scenarios' articles half a positive": RankingConfig(model=half),
+            "+ scenario classifier": RankingConfig(model=model),
         }.items():
             searcher = Searcher(base.index, base.encoders, settings, ranking)
             results[f"{name} {label}"] = {

@@ -220,6 +220,28 @@ def test_features_mark_the_named_scenario_and_the_general_article():
     assert feature(matrix, "scenario:named_other").tolist() == [0, 0, 1]
 
 
+def test_features_carry_the_scenario_classifiers_belief_in_each_articles_scenarios():
+    legs = Legs(("v", "keyword"), np.zeros((2, 3)))
+    belief = {"voice-room": 0.6, "general": 0.3, "one-to-one": 0.1}
+    matrix = features(legs, np.array([0.5, 0.5]), QueryFacts(), FACTS, PROBLEMS,
+                      scenario_probs=belief)
+    # a-echo is written for voice rooms, b-echo for any app, c-noise for 1v1 calls.
+    assert feature(matrix, "scenario:belief").tolist() == pytest.approx([0.6, 0.3, 0.1])
+    assert feature(matrix, "scenario:belief_named").tolist() == pytest.approx([0.6, 0.0, 0.1])
+    # Without a scenario classifier the columns are empty, not a guess.
+    plain = features(legs, np.array([0.5, 0.5]), QueryFacts(), FACTS, PROBLEMS)
+    assert not feature(plain, "scenario:belief").any()
+
+
+def test_scenario_classifier_is_a_softmax_over_the_models_scenarios():
+    assert toy_model().scenario_probs({"v": np.array([2.0, 0.0])}) == {}
+    model = toy_model(scenarios=("game-voice", "general"),
+                      scenario_coef=[[1.0, 0.0], [0.0, 1.0]], scenario_intercept=[0.0, 0.0])
+    probs = model.scenario_probs({"v": np.array([2.0, 0.0])})
+    assert list(probs) == ["game-voice", "general"]
+    assert sum(probs.values()) == pytest.approx(1.0) and probs["game-voice"] > probs["general"]
+
+
 def test_features_carry_the_classifiers_belief_in_each_articles_problem():
     legs = Legs(("v", "keyword"), np.zeros((2, 3)))
     matrix = features(legs, np.array([0.2, 0.8]), QueryFacts(), FACTS, PROBLEMS)

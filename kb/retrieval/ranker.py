@@ -19,7 +19,7 @@ import numpy as np
 
 from kb.errors import ConfigError
 
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 LEXICAL_BUCKETS = 8192
 """Hashed keyword-token features of the lexical classifier (crc32 of the token, modulo)."""
 
@@ -131,7 +131,8 @@ def feature_names(legs: Sequence[str]) -> list[str]:
                   f"{leg}:best"]
     names += ["clf:prob", "clf:logprob", "clf:top", "clf:none", "lex:prob", "lex:logprob",
               "lex:top", "lex:none", "scenario:named_match",
-              "scenario:general", "scenario:named_other", "concept:overlap", "exact"]
+              "scenario:general", "scenario:named_other", "scenario:belief",
+              "scenario:belief_named", "concept:overlap", "exact"]
     return names
 
 
@@ -162,11 +163,14 @@ def _leg_features(scores: np.ndarray, problem_index: np.ndarray, problems: int) 
 
 def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
              articles: ArticleFacts, problem_keys: Sequence[str],
-             lexical_probs: np.ndarray | None = None) -> np.ndarray:
+             lexical_probs: np.ndarray | None = None,
+             scenario_probs: Mapping[str, float] | None = None) -> np.ndarray:
     """(articles, features) matrix for one query; columns as in `feature_names(legs.names)`.
 
     `problem_probs` come from the classifier over the query vectors, `lexical_probs` from the
-    one over its keyword tokens (uniform when absent)."""
+    one over its keyword tokens (uniform when absent), `scenario_probs` from the scenario
+    classifier (P(scenario | query); none when absent): an article's belief is the summed
+    probability of the scenarios it is written for, with and without `general`."""
     problem_index = articles.problem_index(problem_keys)
     blocks = [_leg_features(row, problem_index, len(problem_keys)) for row in legs.scores]
     # A last class beyond the problems is "none of them": the classifier's out-of-scope belief.
@@ -187,13 +191,21 @@ def features(legs: Legs, problem_probs: np.ndarray, query: QueryFacts,
     general = articles.in_scenario("general")
     named_other = ~named_match & ~general if query.scenarios - {"general"} else \
         np.zeros(count, dtype=bool)
+    belief = np.zeros(count)
+    belief_named = np.zeros(count)
+    for scenario, p in (scenario_probs or {}).items():
+        written_for = articles.in_scenario(scenario)
+        belief += p * written_for
+        if scenario != "general":
+            belief_named += p * written_for
     overlap = np.zeros(count)
     for concept in query.concepts:
         overlap += articles.with_concept(concept)
     extra = np.column_stack([
         prob, np.log(prob + 1e-6), prob >= problem_probs.max(), np.full(count, none),
         lex, np.log(lex + 1e-6), lex >= lexical_probs.max(), np.full(count, lex_none),
-        named_match, general, named_other, overlap / max(len(query.concepts), 1),
+        named_match, general, named_other, belief, belief_named,
+        overlap / max(len(query.concepts), 1),
         articles.among(query.exact)]).astype(float)
     return np.hstack([*blocks, extra])
 
@@ -301,6 +313,11 @@ class RankerModel:
     confidence_intercept: float = 0.0
     confidence_mean: list[float] = field(default_factory=list)
     confidence_scale: list[float] = field(default_factory=list)
+    scenarios: tuple[str, ...] = ()
+    """Scenario keys, in the scenario classifier's class order (empty: no scenario classifier)."""
+    scenario_coef: list[list[float]] = field(default_factory=list)
+    """(scenarios, sum of encoder dims) weights of the classifier of the text's scenario."""
+    scenario_intercept: list[float] = field(default_factory=list)
     trained_on: dict[str, Any] = field(default_factory=dict)
     """Counts and seed, for the record."""
     format: int = MODEL_FORMAT
@@ -312,6 +329,14 @@ class RankerModel:
         x = np.concatenate([query_vectors[name] for name in self.encoders])
         probs = _softmax(self._arrays["coef"] @ x + self._arrays["intercept"])
         return self._with_prior(probs, prior)
+
+    def scenario_probs(self, query_vectors: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """P(scenario | query) from the concatenated query vectors ({} without a classifier)."""
+        if not self.scenarios:
+            return {}
+        x = np.concatenate([query_vectors[name] for name in self.encoders])
+        probs = _softmax(self._arrays["scenario"] @ x + self._arrays["scenario_intercept"])
+        return dict(zip(self.scenarios, probs.tolist(), strict=True))
 
     def lexical_probs(self, tokens: Sequence[str],
                       prior: Mapping[str, float] | None = None) -> np.ndarray:
@@ -332,7 +357,9 @@ class RankerModel:
                 "ranker": np.asarray(self.ranker_coef),
                 "confidence": np.asarray(self.confidence_coef),
                 "confidence_mean": np.asarray(self.confidence_mean),
-                "confidence_scale": np.asarray(self.confidence_scale)}
+                "confidence_scale": np.asarray(self.confidence_scale),
+                "scenario": np.asarray(self.scenario_coef),
+                "scenario_intercept": np.asarray(self.scenario_intercept)}
 
     def _with_prior(self, probs: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
         if prior:
@@ -372,6 +399,7 @@ class RankerModel:
                                   f"{MODEL_FORMAT}; run `kb train` to refit it")
             return RankerModel(**{**data, "encoders": tuple(data["encoders"]),
                                   "problems": tuple(data["problems"]),
+                                  "scenarios": tuple(data.get("scenarios", ())),
                                   "legs": tuple(data["legs"])})
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"{path}: unreadable ranker model ({exc}); run `kb train`") from exc

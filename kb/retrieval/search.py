@@ -450,7 +450,7 @@ class Searcher:
             probs = model.problem_probs(vectors, problem_prior)
             lexical = model.lexical_probs(tokens(text, self.index.glossary), problem_prior)
             scores = model.score(features(legs, probs, facts, self.facts, model.problems,
-                                          lexical))
+                                          lexical, model.scenario_probs(vectors)))
             if allowed is not None:
                 scores = np.where(allowed, scores, -1.0)
             belief = model.confidence(confidence_features(

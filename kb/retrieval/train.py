@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.content.taxonomy import PROBLEMS
+from kb.content.taxonomy import PROBLEMS, SCENARIOS
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import (
@@ -50,6 +50,11 @@ class TrainConfig:
     classifier_c: float = 64.0
     lexical_c: float = 16.0
     """Regularisation of the classifier over hashed keyword tokens."""
+    scenario_classifier: bool = True
+    """Fit a classifier of the text's scenario for the ranker (False: the ranker knows only
+    the scenarios a text names, kept for the ablation)."""
+    scenario_c: float = 16.0
+    """Regularisation of the classifier of the text's scenario (over the query vectors)."""
     ranker_c: float = 0.1
     other_scenario_share: float = 0.5
     """An article of the text's problem written for another scenario counts as this share of a
@@ -201,6 +206,16 @@ def _classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> Any:
     return model
 
 
+def _scenario_classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: np.ndarray,
+                         config: TrainConfig) -> Any:
+    """The scenario classifier fitted on `rows`; None when it is off or they hold a single
+    scenario."""
+    rows = rows & (y >= 0)
+    if not config.scenario_classifier or len(np.unique(y[rows])) < 2:
+        return None
+    return _classifier(x[rows], y[rows], w[rows], config.scenario_c)
+
+
 def _full_probs(model: Any, x: np.ndarray, classes: int) -> np.ndarray:
     """Probabilities over all problem indices, even those missing from a fold."""
     out = np.zeros((x.shape[0], classes))
@@ -237,6 +252,19 @@ def fit(searcher: Searcher, data: Prepared,
     classifier = _classifier(x, y, w, config.classifier_c)
     lexical = _classifier(lexical_x, y, w, config.lexical_c)
 
+    # Which scenario a text is from (a game mod, a voice-agent framework...), learned from the
+    # in-scope texts: the ranker weighs it against each article's scenarios.
+    scenarios = tuple(SCENARIOS)
+    in_scope = np.array([_kind(t) != OUT_OF_SCOPE for t in data.texts])
+    scenario_y = np.array([scenarios.index(t.scenario) if t.scenario in SCENARIOS else -1
+                           for t in data.texts])
+    oof_scenario = np.zeros((len(x), len(scenarios)))
+    for f in range(FOLDS):
+        fitted = _scenario_classifier(x, scenario_y, w, (folds != f) & in_scope, config)
+        if fitted is not None:
+            oof_scenario[folds == f] = _full_probs(fitted, x[folds == f], len(scenarios))
+    scenario_model = _scenario_classifier(x, scenario_y, w, in_scope, config)
+
     progress("ranker: features")
     leg_names = next(leg.names for leg, t in zip(data.legs, data.texts, strict=True) if t.ranks)
     rows, labels, same, weights, owner = [], [], [], [], []
@@ -244,7 +272,7 @@ def fit(searcher: Searcher, data: Prepared,
     for i in np.flatnonzero(ranks):
         t = data.texts[i]
         matrix = features(data.legs[i], oof[i], data.facts[i], searcher.facts, problems,
-                          oof_lexical[i])
+                          oof_lexical[i], dict(zip(scenarios, oof_scenario[i], strict=True)))
         rows.append(matrix)
         labels.append(relevant(searcher, t.problem, t.scenario))
         same.append(article_problems == t.problem)
@@ -359,6 +387,12 @@ def fit(searcher: Searcher, data: Prepared,
             "confidence_mean": np.round(conf_mean, 6).tolist(),
             "confidence_scale": np.round(conf_scale, 6).tolist()}
            if confidence is not None else {}),
+        **({"scenarios": scenarios,
+            "scenario_coef": np.round(classifier_coef(scenario_model, len(scenarios)),
+                                      6).tolist(),
+            "scenario_intercept": np.round(classifier_intercept(scenario_model, len(scenarios)),
+                                           6).tolist()}
+           if scenario_model is not None else {}),
         trained_on={"seed": SEED, "texts": int(ranks.sum()),
                     "classifier_texts": len(data.texts),
                     "real_train": int(sum(t.group.startswith(REAL_GROUP) for t in data.texts)),
