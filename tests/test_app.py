@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import REPO
+from conftest import REPO, TWO_READINGS
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.integration
@@ -88,11 +88,11 @@ def test_language_switch_changes_the_answer_language(app_env):
 
 
 def test_close_answers_ask_a_clarifying_question(app_env):
-    at = search(start(), "美颜开了以后主播画面很卡，磨皮不生效")
+    at = search(start(), TWO_READINGS)
     [question] = [r for r in at.radio if r.label == "哪一个最接近？"]
-    assert {option.split(" — ")[0] for option in question.options} >= {"卡顿", "美颜异常"}
-    question.set_value("live-show-beauty-filter").run()
-    assert "美颜" in at.subheader[0].value
+    assert {option.split(" — ")[0] for option in question.options} >= {"卡顿", "并发上限"}
+    question.set_value("one-to-one-stutter").run()
+    assert "卡顿" in at.subheader[0].value
 
 
 def test_no_match_offers_maybe_articles_and_the_escalation_helper(app_env):
@@ -233,12 +233,12 @@ def test_whitespace_query_is_answered_in_both_languages(app_env):
 
 
 def test_the_clarifying_pick_updates_the_link(app_env):
-    at = search(start(), "美颜开了以后主播画面很卡，磨皮不生效")
+    at = search(start(), TWO_READINGS)
     [question] = [r for r in at.radio if r.label == "哪一个最接近？"]
-    question.set_value("live-show-beauty-filter").run()
-    assert at.query_params["pick"] == "live-show-beauty-filter"
+    question.set_value("one-to-one-stutter").run()
+    assert at.query_params["pick"] == "one-to-one-stutter"
     reopened = start(**{k: at.query_params[k] for k in ("q", "pick")})
-    assert "美颜" in reopened.subheader[0].value
+    assert "卡顿" in reopened.subheader[0].value
 
 
 # --- Article views --------------------------------------------------------------------------
