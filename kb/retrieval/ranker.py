@@ -326,17 +326,21 @@ class RankerModel:
                       prior: Mapping[str, float] | None = None) -> np.ndarray:
         """P(class | query) from the concatenated query vectors (problems, then "none" when the
         model has it), the problems reweighted by an optional prior."""
-        x = np.concatenate([query_vectors[name] for name in self.encoders])
-        probs = _softmax(self._arrays["coef"] @ x + self._arrays["intercept"])
+        probs = _softmax(self._arrays["coef"] @ self._vector(query_vectors)
+                         + self._arrays["intercept"])
         return self._with_prior(probs, prior)
 
     def scenario_probs(self, query_vectors: Mapping[str, np.ndarray]) -> dict[str, float]:
         """P(scenario | query) from the concatenated query vectors ({} without a classifier)."""
         if not self.scenarios:
             return {}
-        x = np.concatenate([query_vectors[name] for name in self.encoders])
-        probs = _softmax(self._arrays["scenario"] @ x + self._arrays["scenario_intercept"])
+        probs = _softmax(self._arrays["scenario"] @ self._vector(query_vectors)
+                         + self._arrays["scenario_intercept"])
         return dict(zip(self.scenarios, probs.tolist(), strict=True))
+
+    def _vector(self, query_vectors: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The classifiers' input: the query vectors of `encoders`, concatenated in order."""
+        return np.concatenate([query_vectors[name] for name in self.encoders])
 
     def lexical_probs(self, tokens: Sequence[str],
                       prior: Mapping[str, float] | None = None) -> np.ndarray:

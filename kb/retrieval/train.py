@@ -210,7 +210,6 @@ def _scenario_classifier(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: np.n
                          config: TrainConfig) -> Any:
     """The scenario classifier fitted on `rows`; None when it is off or they hold a single
     scenario."""
-    rows = rows & (y >= 0)
     if not config.scenario_classifier or len(np.unique(y[rows])) < 2:
         return None
     return _classifier(x[rows], y[rows], w[rows], config.scenario_c)
@@ -256,8 +255,7 @@ def fit(searcher: Searcher, data: Prepared,
     # in-scope texts: the ranker weighs it against each article's scenarios.
     scenarios = tuple(SCENARIOS)
     in_scope = np.array([_kind(t) != OUT_OF_SCOPE for t in data.texts])
-    scenario_y = np.array([scenarios.index(t.scenario) if t.scenario in SCENARIOS else -1
-                           for t in data.texts])
+    scenario_y = np.array([scenarios.index(t.scenario) for t in data.texts])
     oof_scenario = np.zeros((len(x), len(scenarios)))
     for f in range(FOLDS):
         fitted = _scenario_classifier(x, scenario_y, w, (folds != f) & in_scope, config)
@@ -279,6 +277,7 @@ def fit(searcher: Searcher, data: Prepared,
         weights.append(np.full(len(matrix), t.weight))
         owner.append(np.full(len(matrix), i))
     matrix = np.vstack(rows)
+    relevant_of = dict(zip(np.flatnonzero(ranks), labels, strict=True))
     label = np.concatenate(labels).astype(int)
     fit_row, fit_label, fit_weight = soft_labels(label, np.concatenate(same),
                                                  np.concatenate(weights),
@@ -355,8 +354,7 @@ def fit(searcher: Searcher, data: Prepared,
                                                   data.texts[i].problem, per_problem)
                                             for i in real])) if real else 0.0
                 for per_problem in (0, 1)}
-        scenario_hit1 = [relevant(searcher, data.texts[i].problem, data.texts[i].scenario)[
-            int(np.argmax(scores_of[i]))] for i in real]
+        scenario_hit1 = [relevant_of[i][int(np.argmax(scores_of[i]))] for i in real]
         report[lang] = {"n": len(mine),
                         "oof_hit1": float(np.mean([ok for _, ok in mine])) if mine else 0.0,
                         "oof_scenario_hit1": float(np.mean(scenario_hit1)) if real else 0.0,
