@@ -7,7 +7,7 @@ PORT ?= 8501
 KB_MODE ?= staff
 ADDRESS ?= 127.0.0.1
 
-.PHONY: install index run serve test lint eval coverage bench train ci clean
+.PHONY: install index run serve test lint eval coverage bench train tune ci clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ bench: index
 
 # Refit the learned ranker after changing articles, encoders or the training data.
 train: index
+	$(BIN)/kb train
+
+# Re-tune e5's query side (models/e5-query.npz, ~20 min on 2 cores), then rebuild and refit:
+# the index and the ranker record the tuning file's digest.
+tune: index
+	$(BIN)/kb tune
+	$(BIN)/kb build
 	$(BIN)/kb train
 
 ci: test lint coverage eval

@@ -10,7 +10,8 @@ classifier of the text's scenario as ranker features (`TrainConfig.scenario_clas
 Nothing here is fitted or tuned on a test split.
 
 Run (each index built first with `KB_ENCODERS=<set> KB_INDEX_DIR=<dir> kb build`):
-    .venv/bin/python benchmarks/relevance.py use=/tmp/idx-use e5=/tmp/idx-e5
+    .venv/bin/python benchmarks/relevance.py use=/tmp/idx-use e5=/tmp/idx-e5 e5t=/tmp/idx-e5t
+(`e5t`, the tuned query side, embeds each train text with the fold model that never saw it.)
 Prints a Markdown table (for BENCHMARKS.md) and, with --json, the raw figures.
 """
 
@@ -22,9 +23,10 @@ import sys
 import time
 from pathlib import Path
 
+from kb.retrieval.encoders import held_out_encoders
 from kb.retrieval.evaluate import breakdown, read_out_of_scope, read_queries, run_eval
 from kb.retrieval.search import RankingConfig, Searcher
-from kb.retrieval.train import TrainConfig, fit, prepare, training_texts
+from kb.retrieval.train import FOLDS, TrainConfig, fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,8 +68,9 @@ def main(argv: list[str]) -> int:
         def progress(message: str, name: str = name) -> None:
             print(f"{name}: {message}", file=sys.stderr, flush=True)
 
+        held_out = held_out_encoders(base.encoders, settings.threads, range(FOLDS))
         data = prepare(base, training_texts(real, authored, base, sources,
-                                              out_of_scope=negatives), progress)
+                                              out_of_scope=negatives), progress, held_out)
         model, report = fit(base, data, progress)
         earlier = TrainConfig(other_scenario_share=0.0, scenario_classifier=False)
         scenario_only, _ = fit(base, data, progress, earlier)

@@ -15,9 +15,10 @@ import json
 import sys
 from pathlib import Path
 
+from kb.retrieval.encoders import held_out_encoders
 from kb.retrieval.evaluate import read_out_of_scope, read_queries
 from kb.retrieval.search import Searcher
-from kb.retrieval.train import TrainConfig, fit, prepare, training_texts
+from kb.retrieval.train import FOLDS, TrainConfig, fit, prepare, training_texts
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +50,8 @@ def main(index_dir: str, encoders: str) -> int:
                 base = next(iter(prepared.values()))
                 prepared[weight] = dataclasses.replace(base, texts=texts)
             else:
-                prepared[weight] = prepare(searcher, texts)
+                prepared[weight] = prepare(searcher, texts, held_out=held_out_encoders(
+                    searcher.encoders, settings.threads, range(FOLDS)))
         _, report = fit(searcher, prepared[weight], config=config)
         report.pop("out_of_scope")
         line = " | ".join(f"{lang} hit@1 {r['oof_hit1']:.3f} scenario {r['oof_scenario_hit1']:.3f} "

@@ -20,6 +20,7 @@ from kb.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from kb.retrieval.search import Searcher
+    from kb.retrieval.train import TrainingText
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -226,34 +227,42 @@ def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if args.check and any(c.gap for c in cells) else 0
 
 
+def _training_texts(args: argparse.Namespace, searcher: Searcher) -> list[TrainingText]:
+    """`kb train`'s and `kb tune`'s texts: the train splits and the articles' own phrases."""
+    from kb.retrieval.evaluate import read_out_of_scope, read_queries
+    from kb.retrieval.train import training_texts
+
+    real_path = Path(args.real)
+    real = read_queries(real_path)
+    sources = [json.loads(line).get("source", "") for line in
+               real_path.read_text("utf-8").splitlines() if line.strip()]
+    negatives = read_out_of_scope(Path(args.out_of_scope)) if args.out_of_scope else []
+    return training_texts(real, read_queries(Path(args.authored)), searcher, sources,
+                          out_of_scope=negatives)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     import dataclasses
-    import json as _json
     import time
 
-    from kb.retrieval.evaluate import read_out_of_scope, read_queries
+    from kb.retrieval.encoders import held_out_encoders
     from kb.retrieval.search import Searcher
-    from kb.retrieval.train import fit, prepare, training_texts
+    from kb.retrieval.train import FOLDS, fit, prepare
 
     chosen = _settings(args)
     settings = dataclasses.replace(chosen, model="none")  # features come from fusion's legs
     target = Path(args.out) if args.out else chosen.model_path
     if target is None:
         raise KbError("KB_MODEL=none: pass --out FILE to say where the model goes")
-    real_path = Path(args.real)
-    real = read_queries(real_path)
-    sources = [_json.loads(line).get("source", "") for line in
-               real_path.read_text("utf-8").splitlines() if line.strip()]
     searcher = Searcher.load(settings)
     started = time.perf_counter()
-
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr)
-
-    negatives = read_out_of_scope(Path(args.out_of_scope)) if args.out_of_scope else []
-    texts = training_texts(real, read_queries(Path(args.authored)), searcher, sources,
-                           out_of_scope=negatives)
-    model, report = fit(searcher, prepare(searcher, texts, progress), progress)
+    texts = _training_texts(args, searcher)
+    held_out = held_out_encoders(searcher.encoders, settings.threads, range(FOLDS))
+    model, report = fit(searcher, prepare(searcher, texts, _progress, held_out), _progress)
     model.save(target)
     print(f"wrote {target} in {time.perf_counter() - started:.0f} s "
           f"({model.trained_on['texts']} ranked texts, {model.trained_on['classifier_texts']} "
@@ -262,6 +271,38 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  {group}: out-of-fold on train: " + ", ".join(
             f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()),
             file=out)
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace, out: TextIO) -> int:
+    import dataclasses
+    import time
+
+    from kb.retrieval import tune
+    from kb.retrieval.e5image import read_image
+    from kb.retrieval.encoders import TUNING_FILE, stock_image_path
+    from kb.retrieval.search import Searcher
+    from kb.retrieval.train import FOLDS
+
+    settings = dataclasses.replace(_settings(args), model="none")
+    searcher = Searcher.load(settings)
+    name = next((n for n in searcher.encoders if n in ("e5", "e5t")), None)
+    if name is None:
+        raise KbError(f"the index in {settings.index_dir} has no e5 vectors: build one with "
+                      "KB_ENCODERS=e5 (or e5t) first")
+    started = time.perf_counter()
+    config = tune.TuneConfig(epochs=args.epochs) if args.epochs else tune.TuneConfig()
+    image = read_image(Path(stock_image_path()))
+    examples = tune.examples(searcher, _training_texts(args, searcher), image.tokenizer(),
+                             config)
+    chunks, owner = tune.passages(searcher, name)
+    parts = tune.fit(image, examples, range(FOLDS), chunks, owner, len(PROBLEMS), config,
+                     _progress)
+    target = Path(args.out) if args.out else TUNING_FILE
+    tune.save(target, parts, tune.record_of(config, len(examples)))
+    print(f"wrote {target} in {time.perf_counter() - started:.0f} s ({len(examples)} texts, "
+          f"{len(parts)} parts; test splits not read); next: `kb build` and `kb train` with "
+          "KB_ENCODERS=e5t", file=out)
     return 0
 
 
@@ -395,6 +436,17 @@ def parser() -> argparse.ArgumentParser:
                        help="real texts no article answers ('' for none)")
     train.add_argument("--out", help="model file (default: models/ranker-<encoders>.json)")
     train.set_defaults(func=cmd_train)
+
+    tune = commands.add_parser("tune", parents=[common],
+                               help="tune e5's query side on the train splits "
+                                    "(models/e5-query.npz)")
+    tune.add_argument("--real", default="eval/real.jsonl")
+    tune.add_argument("--authored", default="eval/queries.jsonl")
+    tune.add_argument("--out-of-scope", default="eval/out_of_scope.jsonl",
+                      help="(read for the fold assignment only: no article to tune towards)")
+    tune.add_argument("--epochs", type=int, help="passes over the texts (default: TuneConfig)")
+    tune.add_argument("--out", help="tuning file (default: models/e5-query.npz)")
+    tune.set_defaults(func=cmd_tune)
 
     bench = commands.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument("--synthetic", default="10000,100000",

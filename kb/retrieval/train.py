@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from kb.content.taxonomy import PROBLEMS, SCENARIOS
+from kb.retrieval.encoders import Encoder
 from kb.retrieval.evaluate import EvalQuery
 from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import (
@@ -131,6 +132,12 @@ def _fold(group: str) -> int:
     return int(hashlib.sha256(f"{SEED}:{group}".encode()).hexdigest(), 16) % FOLDS
 
 
+def fold_of(text: TrainingText) -> int:
+    """The text's cross-validation fold; -1 for the articles' own phrases, which are in every
+    fold's training and never held out."""
+    return _fold(text.group) if text.ranks else -1
+
+
 def relevant(searcher: Searcher, problem: str, scenario: str) -> np.ndarray:
     """Which articles answer a text: its problem, in its scenario when there is such an article,
     else the general one, else any article of the problem."""
@@ -160,15 +167,20 @@ class Prepared:
 
 
 def prepare(searcher: Searcher, texts: Sequence[TrainingText],
-            progress: Callable[[str], None] = lambda m: None) -> Prepared:
-    """Query vectors, retriever scores and query facts of every text."""
+            progress: Callable[[str], None] = lambda m: None,
+            held_out: Mapping[int, Mapping[str, Encoder]] | None = None) -> Prepared:
+    """Query vectors, retriever scores and query facts of every text.
+
+    `held_out`: fold → encoders (by name) tuned without that fold's texts (`kb tune`); a text
+    of the fold is embedded by them, so its vector is what search would make of unseen words."""
     vectors, legs, facts, words, read = [], [], [], [], []
     every = set(searcher.article_ids)
+    held_out = held_out or {}
     for n, item in enumerate(texts):
         query = clean_query(item.text)
         text = searcher.retrieval_text(query)
         read.append(text)
-        v = searcher.query_vectors(text)
+        v = searcher.query_vectors(text, held_out.get(fold_of(item)))
         vectors.append(v)
         words.append(tokens(text, searcher.index.glossary))
         legs.append(searcher.legs(query, v) if item.ranks else Legs((), np.zeros((0, 0))))
@@ -234,7 +246,7 @@ def fit(searcher: Searcher, data: Prepared,
     x = np.array([np.concatenate([v[e] for e in encoders]) for v in data.vectors])
     y = np.array([classes.index(t.problem) for t in data.texts])
     w = np.array([t.weight for t in data.texts])
-    folds = np.array([_fold(t.group) if t.ranks else -1 for t in data.texts])
+    folds = np.array([fold_of(t) for t in data.texts])
     ranks = np.array([t.ranks for t in data.texts])
 
     progress("classifiers: out-of-fold probabilities")
