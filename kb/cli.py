@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kb.content.taxonomy import PLATFORMS, PROBLEMS, SCENARIOS
 from kb.errors import KbError
@@ -20,7 +20,6 @@ from kb.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from kb.retrieval.search import Searcher
-    from kb.retrieval.train import TrainingText
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -227,18 +226,18 @@ def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if args.check and any(c.gap for c in cells) else 0
 
 
-def _training_texts(args: argparse.Namespace, searcher: Searcher) -> list[TrainingText]:
-    """`kb train`'s and `kb tune`'s texts: the train splits and the articles' own phrases."""
+def _training_files(args: argparse.Namespace) -> dict[str, Any]:
+    """`kb train`'s and `kb tune`'s data files, read before the index and models load so a wrong
+    path fails at once: the keyword arguments of `training_texts` but the searcher."""
     from kb.retrieval.evaluate import read_out_of_scope, read_queries
-    from kb.retrieval.train import training_texts
 
     real_path = Path(args.real)
     real = read_queries(real_path)
     sources = [json.loads(line).get("source", "") for line in
                real_path.read_text("utf-8").splitlines() if line.strip()]
     negatives = read_out_of_scope(Path(args.out_of_scope)) if args.out_of_scope else []
-    return training_texts(real, read_queries(Path(args.authored)), searcher, sources,
-                          out_of_scope=negatives)
+    return {"real": real, "authored": read_queries(Path(args.authored)), "sources": sources,
+            "out_of_scope": negatives}
 
 
 def _progress(message: str) -> None:
@@ -251,16 +250,17 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
 
     from kb.retrieval.encoders import held_out_encoders
     from kb.retrieval.search import Searcher
-    from kb.retrieval.train import FOLDS, fit, prepare
+    from kb.retrieval.train import FOLDS, fit, prepare, training_texts
 
     chosen = _settings(args)
     settings = dataclasses.replace(chosen, model="none")  # features come from fusion's legs
     target = Path(args.out) if args.out else chosen.model_path
     if target is None:
         raise KbError("KB_MODEL=none: pass --out FILE to say where the model goes")
+    files = _training_files(args)
     searcher = Searcher.load(settings)
     started = time.perf_counter()
-    texts = _training_texts(args, searcher)
+    texts = training_texts(searcher=searcher, **files)
     held_out = held_out_encoders(searcher.encoders, settings.threads, range(FOLDS))
     model, report = fit(searcher, prepare(searcher, texts, _progress, held_out), _progress)
     model.save(target)
@@ -280,21 +280,22 @@ def cmd_tune(args: argparse.Namespace, out: TextIO) -> int:
 
     from kb.retrieval import tune
     from kb.retrieval.e5image import read_image
-    from kb.retrieval.encoders import TUNING_FILE, stock_image_path
+    from kb.retrieval.encoders import TUNED_E5, TUNING_FILE, stock_image_path
     from kb.retrieval.search import Searcher
-    from kb.retrieval.train import FOLDS
+    from kb.retrieval.train import FOLDS, training_texts
 
     settings = dataclasses.replace(_settings(args), model="none")
+    files = _training_files(args)
     searcher = Searcher.load(settings)
-    name = next((n for n in searcher.encoders if n in ("e5", "e5t")), None)
+    name = next((n for n in searcher.encoders if n in ("e5", TUNED_E5)), None)
     if name is None:
         raise KbError(f"the index in {settings.index_dir} has no e5 vectors: build one with "
                       "KB_ENCODERS=e5 (or e5t) first")
     started = time.perf_counter()
     config = tune.TuneConfig(epochs=args.epochs) if args.epochs else tune.TuneConfig()
     image = read_image(Path(stock_image_path()))
-    examples = tune.examples(searcher, _training_texts(args, searcher), image.tokenizer(),
-                             config)
+    examples = tune.examples(searcher, training_texts(searcher=searcher, **files),
+                             image.tokenizer(), config)
     chunks, owner = tune.passages(searcher, name)
     parts = tune.fit(image, examples, range(FOLDS), chunks, owner, len(PROBLEMS), config,
                      _progress)

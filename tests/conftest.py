@@ -22,9 +22,11 @@ from kb.settings import Settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
-TWO_READINGS = "Android 视频通话时很卡 两个人通话时,正常.超过两个人画面以及声音就变得非常卡顿"
-"""A real ticket (tencentyun/TRTCSDK#31, a train text) that reads as stutter or as capacity:
-the bundled models answer it confidently with the other reading close behind."""
+TWO_READINGS = ("随心播开启直播黑屏 随心播种开启直播，打开美颜功能，再退出直播，"
+                "再进入直播，再打开美颜功能，反复多次，很容易出现黑屏，并且界面无响应。")
+"""A real ticket (zhaoyang21cn/Android_Suixinbo#67, a train text) that reads as a beauty-filter
+problem or as a black screen: the bundled model answers it confidently with the other reading
+close behind."""
 TODAY = dt.date(2026, 11, 21)
 
 

@@ -90,9 +90,9 @@ def test_language_switch_changes_the_answer_language(app_env):
 def test_close_answers_ask_a_clarifying_question(app_env):
     at = search(start(), TWO_READINGS)
     [question] = [r for r in at.radio if r.label == "哪一个最接近？"]
-    assert {option.split(" — ")[0] for option in question.options} >= {"卡顿", "并发上限"}
-    question.set_value("one-to-one-stutter").run()
-    assert "卡顿" in at.subheader[0].value
+    assert {option.split(" — ")[0] for option in question.options} >= {"美颜异常", "黑屏 / 无画面"}
+    question.set_value("live-show-no-video").run()
+    assert "黑屏" in at.subheader[0].value
 
 
 def test_no_match_offers_maybe_articles_and_the_escalation_helper(app_env):
@@ -235,10 +235,10 @@ def test_whitespace_query_is_answered_in_both_languages(app_env):
 def test_the_clarifying_pick_updates_the_link(app_env):
     at = search(start(), TWO_READINGS)
     [question] = [r for r in at.radio if r.label == "哪一个最接近？"]
-    question.set_value("one-to-one-stutter").run()
-    assert at.query_params["pick"] == "one-to-one-stutter"
+    question.set_value("live-show-no-video").run()
+    assert at.query_params["pick"] == "live-show-no-video"
     reopened = start(**{k: at.query_params[k] for k in ("q", "pick")})
-    assert "卡顿" in reopened.subheader[0].value
+    assert "黑屏" in reopened.subheader[0].value
 
 
 # --- Article views --------------------------------------------------------------------------

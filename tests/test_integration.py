@@ -55,8 +55,9 @@ def test_chinese_query_answers_in_english_and_english_in_chinese(searcher):
 
 def test_dense_leg_alone_matches_across_languages(searcher):
     # No glossary term and no shared keyword: only the multilingual encoder can link these.
-    vector = searcher.query_vectors("机器人说话断断续续")["e5"]
-    scores = searcher._vector_leg("e5", vector, None)
+    name = next(iter(searcher.encoders))  # the default: e5 with its tuned query side
+    vector = searcher.query_vectors("机器人说话断断续续")[name]
+    scores = searcher._vector_leg(name, vector, None)
     top = searcher.article_ids[int(scores.argmax())]
     assert searcher.version(top, "en").problem == "stutter"
 
@@ -64,7 +65,7 @@ def test_dense_leg_alone_matches_across_languages(searcher):
 def test_close_answers_on_different_problems_ask_which_is_closest(searcher):
     response = searcher.search(TWO_READINGS)
     assert response.confident
-    assert {h.problem for h in response.clarify} >= {"stutter", "capacity"}
+    assert {h.problem for h in response.clarify} >= {"beauty-filter", "no-video"}
     assert not searcher.search("the AI agent keeps talking when I try to interrupt it").clarify
 
 
