@@ -111,9 +111,12 @@ def test_tuning_pulls_texts_to_their_problems_chunks_and_the_engine_reproduces_i
     assert "query-tuned" in searched.fingerprint and searched.fingerprint != engine.fingerprint
 
 
-def test_a_missing_or_foreign_tuning_file_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match="kb tune"):
-        load(tmp_path / "missing.npz")
+def test_a_missing_foreign_or_broken_tuning_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="missing.npz.*kb tune"):
+        E5Encoder(2, "e5t", tmp_path / "missing.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ConfigError, match="broken.npz"):
+        load(tmp_path / "broken.npz")
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(ConfigError, match="format"):
         load(tmp_path / "other.npz")

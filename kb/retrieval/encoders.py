@@ -112,8 +112,9 @@ class E5Encoder:
         if tuning is not None:
             from kb.retrieval import tune
 
+            tensors = tune.load(tuning, part)
             self.fingerprint += f"/query-tuned:{tune.file_digest(tuning)}:{part}"
-            self._queries = _tuned_engine(self._model, tune.load(tuning, part))
+            self._queries = _tuned_engine(self._model, tensors)
         self._queries.query("warm up")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

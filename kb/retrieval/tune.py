@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -220,9 +221,6 @@ def fit(image: Image, examples: Sequence[Example], folds: Sequence[int],
         config: TuneConfig = TuneConfig(),
         progress: Callable[[str], None] = lambda m: None) -> dict[str, dict[str, np.ndarray]]:
     """The `all` part and one part per fold (fitted without that fold's texts)."""
-    import torch
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     parts = {}
     for fold in (*folds, ALL):
         rows = [i for i, e in enumerate(examples) if fold == ALL or e.fold != fold]
@@ -249,13 +247,17 @@ def load(path: Path, part: str = ALL) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise ConfigError(f"{path}: no tuned query encoder; fit one with `kb tune` (it needs an "
                           "index built with KB_ENCODERS=e5)")
-    with np.load(path) as data:
-        record = json.loads(str(data["record"])) if "record" in data.files else {}
-        if record.get("format") != TUNING_FORMAT:
-            raise ConfigError(f"{path}: tuning format {record.get('format')!r}, this code reads "
-                              f"{TUNING_FORMAT}; refit with `kb tune`")
-        prefix = f"{part}/"
-        out = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
+    try:
+        with np.load(path) as data:
+            record = json.loads(str(data["record"])) if "record" in data.files else {}
+            prefix = f"{part}/"
+            out = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{path}: not a readable tuning file ({exc}); refit with `kb tune`") \
+            from exc
+    if record.get("format") != TUNING_FORMAT:
+        raise ConfigError(f"{path}: tuning format {record.get('format')!r}, this code reads "
+                          f"{TUNING_FORMAT}; refit with `kb tune`")
     if not out:
         raise ConfigError(f"{path}: no part `{part}`")
     return out
