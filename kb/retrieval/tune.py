@@ -183,9 +183,12 @@ def _padded(examples: Sequence[Example], batch: Sequence[int]) -> tuple[Any, Any
 def fit_part(image: Image, examples: Sequence[Example], rows: Sequence[int],
              chunk_vectors: np.ndarray, chunk_problem: np.ndarray, problems: int,
              config: TuneConfig = TuneConfig(),
-             progress: Callable[[str], None] = lambda m: None) -> dict[str, np.ndarray]:
+             progress: Callable[[str], None] = lambda m: None,
+             after_pass: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+             ) -> dict[str, np.ndarray]:
     """Tuned tensor values, fitted on `rows` of `examples`: cross-entropy over the problems,
-    each scored by its best chunk's cosine with the text."""
+    each scored by its best chunk's cosine with the text. `after_pass(n, values)` sees the
+    values after each pass (benchmarks/tune_trial.py scores them)."""
     import torch
 
     torch.manual_seed(config.seed)
@@ -213,6 +216,8 @@ def fit_part(image: Image, examples: Sequence[Example], rows: Sequence[int],
             optimiser.step()
             total, steps = total + loss.item(), steps + 1
         progress(f"epoch {epoch + 1}/{config.epochs}: loss {total / max(steps, 1):.3f}")
+        if after_pass is not None:
+            after_pass(epoch + 1, model.values())
     return model.values()
 
 
