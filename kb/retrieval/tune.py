@@ -34,7 +34,8 @@ ALL = "all"
 
 @dataclass(frozen=True)
 class TuneConfig:
-    """The tuning choices, as data (chosen out of fold on train: BENCHMARKS.md)."""
+    """The tuning choices, as data (chosen on fold 0 of the train split: benchmarks/tune_trial.py,
+    BENCHMARKS.md)."""
 
     epochs: int = 2
     learning_rate: float = 1.5e-3
