@@ -10,20 +10,25 @@ Run: .venv/bin/python benchmarks/tune_trial.py            (default index, ~10 mi
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from kb.cli import _training_files
 from kb.content.taxonomy import PROBLEMS
 from kb.retrieval import tune
 from kb.retrieval.e5image import read_image
 from kb.retrieval.encoders import E5Encoder, _tuned_engine, stock_image_path
 from kb.retrieval.query import clean_query
 from kb.retrieval.search import Searcher
-from kb.retrieval.train import TrainConfig, _classifier, _kind, fold_of, training_texts
+from kb.retrieval.train import (
+    TrainConfig,
+    _classifier,
+    _kind,
+    fold_of,
+    read_training_files,
+    training_texts,
+)
 from kb.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,9 +41,8 @@ def main() -> int:
     settings = load_settings({"model": "none"})
     searcher = Searcher.load(settings)
     name = next(iter(searcher.encoders))
-    files = _training_files(argparse.Namespace(real=REPO / "eval/real.jsonl",
-                                               authored=REPO / "eval/queries.jsonl",
-                                               out_of_scope=REPO / "eval/out_of_scope.jsonl"))
+    files = read_training_files(REPO / "eval/real.jsonl", REPO / "eval/queries.jsonl",
+                                REPO / "eval/out_of_scope.jsonl")
     texts = [t for t in training_texts(searcher=searcher, **files) if t.problem in PROBLEMS]
     image = read_image(Path(stock_image_path()))
     examples = tune.examples(searcher, texts, image.tokenizer())

@@ -227,17 +227,10 @@ def cmd_coverage(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _training_files(args: argparse.Namespace) -> dict[str, Any]:
-    """`kb train`'s and `kb tune`'s data files, read before the index and models load so a wrong
-    path fails at once: the keyword arguments of `training_texts` but the searcher."""
-    from kb.retrieval.evaluate import read_out_of_scope, read_queries
+    from kb.retrieval.train import read_training_files
 
-    real_path = Path(args.real)
-    real = read_queries(real_path)
-    sources = [json.loads(line).get("source", "") for line in
-               real_path.read_text("utf-8").splitlines() if line.strip()]
-    negatives = read_out_of_scope(Path(args.out_of_scope)) if args.out_of_scope else []
-    return {"real": real, "authored": read_queries(Path(args.authored)), "sources": sources,
-            "out_of_scope": negatives}
+    return read_training_files(Path(args.real), Path(args.authored),
+                               Path(args.out_of_scope) if args.out_of_scope else None)
 
 
 def _progress(message: str) -> None:

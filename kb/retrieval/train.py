@@ -17,13 +17,14 @@ import hashlib
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kb.content.taxonomy import PROBLEMS, SCENARIOS
 from kb.retrieval.encoders import Encoder
-from kb.retrieval.evaluate import EvalQuery
+from kb.retrieval.evaluate import EvalQuery, read_out_of_scope, read_queries
 from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import (
     CONFIDENCE_FEATURES,
@@ -94,6 +95,16 @@ class TrainingText:
     """Texts sharing a group (a source thread) always fall in the same fold."""
     ranks: bool
     """Used to fit the ranker (real and authored queries), not only the classifier."""
+
+
+def read_training_files(real: Path, authored: Path,
+                        out_of_scope: Path | None) -> dict[str, Any]:
+    """`kb train`'s and `kb tune`'s data files, read before any index or model loads so a wrong
+    path fails at once: the keyword arguments of `training_texts` except the searcher."""
+    real_texts = read_queries(Path(real))
+    return {"real": real_texts, "authored": read_queries(Path(authored)),
+            "sources": [q.source for q in real_texts],
+            "out_of_scope": read_out_of_scope(Path(out_of_scope)) if out_of_scope else []}
 
 
 def training_texts(real: Sequence[EvalQuery], authored: Sequence[EvalQuery],
