@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from kb.content.articles import load_corpus
+from kb.errors import ConfigError
 from kb.retrieval.fusion import Ranking, fuse, pool_by_problem
 from kb.retrieval.index import build_index
 from kb.retrieval.query import clean_query, focus
@@ -20,12 +21,14 @@ from kb.retrieval.ranker import (
     CONFIDENCE_FEATURES,
     ArticleFacts,
     Legs,
+    NeighbourVote,
     QueryFacts,
     RankerModel,
     confidence_features,
     feature_names,
     features,
     lexical_vector,
+    neighbour_vote,
 )
 from kb.retrieval.search import (
     CodeMatcher,
@@ -403,6 +406,36 @@ def test_classifier_is_a_softmax_over_problems_and_a_prior_shifts_it():
     assert probs.sum() == pytest.approx(1.0) and probs[0] > probs[1]
     shifted = model.problem_probs({"v": np.array([2.0, 0.0])}, prior={"noise": 20.0})
     assert shifted[1] > shifted[0]
+
+
+def test_the_neighbour_vote_weighs_the_nearest_texts_by_weight_and_similarity():
+    # Texts 0 and 1 are the two nearest; text 2 (also class 1) is beyond the count.
+    vote = neighbour_vote(np.array([0.9, 0.8, 0.1]), np.array([0, 1, 1]),
+                          np.array([1.0, 2.0, 1.0]), classes=3, count=2, temperature=0.1)
+    near, nearer = 1.0, 2.0 * np.exp(-1.0)
+    assert vote[0] == pytest.approx([near / (near + nearer), nearer / (near + nearer), 0.0])
+
+
+def test_a_model_blends_its_neighbour_vote_into_the_classifier(tmp_path):
+    vote = NeighbourVote.of(np.array([[0.0, 1.0], [0.1, 0.9]]), np.array([1, 1]),
+                            np.array([1.0, 1.0]), count=2, temperature=0.1, share=0.5)
+    alone = toy_model().problem_probs({"v": np.array([2.0, 0.0])})
+    blended = toy_model(neighbours=vote).problem_probs({"v": np.array([2.0, 0.0])})
+    # Both training texts are class 1: the vote is all class 1, half of the blend.
+    assert blended == pytest.approx(0.5 * alone + 0.5 * np.array([0.0, 1.0]))
+    path = tmp_path / "model.json"
+    toy_model(neighbours=vote).save(path)
+    assert RankerModel.load(path) == toy_model(neighbours=vote)
+    assert RankerModel.load(path).neighbours.matrix == pytest.approx(
+        np.array([[0.0, 1.0], [0.1, 0.9]]), abs=0.005)
+
+
+def test_a_model_whose_neighbour_vote_is_cut_short_is_a_clear_error(tmp_path):
+    vote = NeighbourVote.of(np.eye(2), np.array([0, 1]), np.ones(2), 2, 0.1, 0.5)
+    path = tmp_path / "model.json"
+    toy_model(neighbours=dataclasses.replace(vote, vectors=vote.vectors[:-4])).save(path)
+    with pytest.raises(ConfigError, match="model.json: unreadable ranker model"):
+        RankerModel.load(path)
 
 
 def test_ranker_score_is_monotone_in_a_positive_feature():

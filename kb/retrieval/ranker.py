@@ -7,6 +7,7 @@ for every article at once (one row per article), so a query costs a few small ma
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -273,6 +274,60 @@ def _spread(values: np.ndarray) -> tuple[float, float]:
     return float(-(p * np.log(p)).sum()), gap
 
 
+def neighbour_vote(similarities: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                   classes: int, count: int, temperature: float) -> np.ndarray:
+    """(queries, classes) votes of each query's `count` most similar training texts: a text's
+    vote is its weight times exp((its similarity - the best one's) / temperature), summed per
+    label and normalised. `similarities`: (queries, training texts)."""
+    sims = np.atleast_2d(similarities)
+    k = min(count, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    near = np.take_along_axis(sims, top, axis=1)
+    votes = np.exp((near - near.max(axis=1, keepdims=True)) / temperature) * weights[top]
+    out = np.zeros((len(sims), classes))
+    np.add.at(out, (np.repeat(np.arange(len(sims)), k), labels[top].ravel()), votes.ravel())
+    return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+
+
+@dataclass(frozen=True)
+class NeighbourVote:
+    """The training texts' query vectors, their labels and weights: a nearest-neighbour vote
+    that `RankerModel.problem_probs` blends into the classifier's probabilities."""
+
+    vectors: str
+    """Base64 of the (texts, dim) int8 matrix; row i times `scales[i]` is text i's vector."""
+    scales: list[float]
+    labels: list[int]
+    """Class index (as the classifier's) of each text."""
+    weights: list[float]
+    count: int
+    temperature: float
+    share: float
+    """The vote's share of the blended probabilities (the classifier has the rest)."""
+
+    @staticmethod
+    def of(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, count: int,
+           temperature: float, share: float) -> NeighbourVote:
+        """Quantise `vectors` to int8, one scale per row (cosines move by < 0.005)."""
+        scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127.0
+        quantised = np.round(vectors / scales[:, None]).astype(np.int8)
+        return NeighbourVote(base64.b64encode(quantised.tobytes()).decode("ascii"),
+                             scales.astype(np.float32).tolist(), [int(v) for v in labels],
+                             np.round(weights, 4).tolist(), count, temperature, share)
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        raw = np.frombuffer(base64.b64decode(self.vectors), dtype=np.int8)
+        rows = raw.reshape(len(self.scales), -1).astype(np.float32)
+        return rows * np.asarray(self.scales, dtype=np.float32)[:, None]
+
+    def probs(self, vector: np.ndarray, classes: int) -> np.ndarray:
+        """The vote over `classes` for one query vector."""
+        return neighbour_vote(self.matrix @ vector.astype(np.float32), np.asarray(self.labels),
+                              np.asarray(self.weights), classes, self.count,
+                              self.temperature)[0]
+
+
 @dataclass(frozen=True)
 class RankerModel:
     """Fitted coefficients and the calibration that goes with them."""
@@ -318,6 +373,9 @@ class RankerModel:
     scenario_coef: list[list[float]] = field(default_factory=list)
     """(scenarios, sum of encoder dims) weights of the classifier of the text's scenario."""
     scenario_intercept: list[float] = field(default_factory=list)
+    neighbours: NeighbourVote | None = None
+    """A vote of the nearest training texts, blended into `problem_probs` (None: the
+    classifier alone)."""
     trained_on: dict[str, Any] = field(default_factory=dict)
     """Counts and seed, for the record."""
     format: int = MODEL_FORMAT
@@ -325,9 +383,13 @@ class RankerModel:
     def problem_probs(self, query_vectors: Mapping[str, np.ndarray],
                       prior: Mapping[str, float] | None = None) -> np.ndarray:
         """P(class | query) from the concatenated query vectors (problems, then "none" when the
-        model has it), the problems reweighted by an optional prior."""
-        probs = _softmax(self._arrays["coef"] @ self._vector(query_vectors)
-                         + self._arrays["intercept"])
+        model has it), blended with the neighbour vote when the model has one; the problems
+        reweighted by an optional prior."""
+        vector = self._vector(query_vectors)
+        probs = _softmax(self._arrays["coef"] @ vector + self._arrays["intercept"])
+        if self.neighbours is not None:
+            share = self.neighbours.share
+            probs = (1 - share) * probs + share * self.neighbours.probs(vector, len(probs))
         return self._with_prior(probs, prior)
 
     def scenario_probs(self, query_vectors: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -401,9 +463,18 @@ class RankerModel:
             if data.get("format") != MODEL_FORMAT:
                 raise ConfigError(f"{path}: ranker model format {data.get('format')}, expected "
                                   f"{MODEL_FORMAT}; run `kb train` to refit it")
-            return RankerModel(**{**data, "encoders": tuple(data["encoders"]),
-                                  "problems": tuple(data["problems"]),
-                                  "scenarios": tuple(data.get("scenarios", ())),
-                                  "legs": tuple(data["legs"])})
+            neighbours = data.get("neighbours")
+            model = RankerModel(**{**data, "encoders": tuple(data["encoders"]),
+                                   "problems": tuple(data["problems"]),
+                                   "neighbours": NeighbourVote(**neighbours) if neighbours
+                                   else None,
+                                   "scenarios": tuple(data.get("scenarios", ())),
+                                   "legs": tuple(data["legs"])})
+            vote = model.neighbours
+            if vote is not None and (vote.matrix.shape[1] != len(model.classifier_coef[0])
+                                     or not len(vote.labels) == len(vote.weights)
+                                     == len(vote.scales)):
+                raise ValueError("the neighbour vote's vectors, labels and weights disagree")
+            return model
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"{path}: unreadable ranker model ({exc}); run `kb train`") from exc

@@ -29,12 +29,14 @@ from kb.retrieval.query import clean_query
 from kb.retrieval.ranker import (
     CONFIDENCE_FEATURES,
     LEXICAL_BUCKETS,
+    NeighbourVote,
     QueryFacts,
     RankerModel,
     confidence_features,
     feature_names,
     features,
     lexical_vector,
+    neighbour_vote,
 )
 from kb.retrieval.search import Legs, Searcher, diversify, order_articles
 from kb.retrieval.text import tokens
@@ -49,7 +51,13 @@ class TrainConfig:
 
     real_weight: float = 6.0
     """Real users' words count this many times an authored query or a symptom."""
-    classifier_c: float = 64.0
+    classifier_c: float = 8.0
+    """Regularisation of the classifier over the query vectors (64 suited stock e5; the tuned
+    encoder's vectors want more regularisation)."""
+    neighbour_share: float = 0.5
+    """Share of the nearest-training-texts vote in the classifier's probabilities (0: off)."""
+    neighbour_count: int = 20
+    neighbour_temperature: float = 0.1
     lexical_c: float = 16.0
     """Regularisation of the classifier over hashed keyword tokens."""
     scenario_classifier: bool = True
@@ -268,7 +276,8 @@ def fit(searcher: Searcher, data: Prepared,
     for f in range(FOLDS):
         train, test = folds != f, folds == f
         model = _classifier(x[train], y[train], w[train], config.classifier_c)
-        oof[test] = _full_probs(model, x[test], len(classes))
+        oof[test] = _blend(_full_probs(model, x[test], len(classes)),
+                           x[test] @ x[train].T, y[train], w[train], config)
         model = _classifier(lexical_x[train], y[train], w[train], config.lexical_c)
         oof_lexical[test] = _full_probs(model, lexical_x[test], len(classes))
     classifier = _classifier(x, y, w, config.classifier_c)
@@ -414,6 +423,9 @@ def fit(searcher: Searcher, data: Prepared,
             "scenario_intercept": np.round(classifier_intercept(scenario_model, len(scenarios)),
                                            6).tolist()}
            if scenario_model is not None else {}),
+        neighbours=NeighbourVote.of(x, y, w, config.neighbour_count,
+                                    config.neighbour_temperature, config.neighbour_share)
+        if config.neighbour_share > 0 else None,
         trained_on={"seed": SEED, "texts": int(ranks.sum()),
                     "classifier_texts": len(data.texts),
                     "real_train": int(sum(t.group.startswith(REAL_GROUP) for t in data.texts)),
@@ -421,6 +433,17 @@ def fit(searcher: Searcher, data: Prepared,
                     "features": feature_names(leg_names)},
     )
     return model, report
+
+
+def _blend(probs: np.ndarray, similarities: np.ndarray, labels: np.ndarray,
+           weights: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """The classifier's probabilities blended with the vote of the nearest training texts, as
+    `RankerModel.problem_probs` does at search time."""
+    if config.neighbour_share <= 0:
+        return probs
+    vote = neighbour_vote(similarities, labels, weights, probs.shape[1], config.neighbour_count,
+                          config.neighbour_temperature)
+    return (1 - config.neighbour_share) * probs + config.neighbour_share * vote
 
 
 def soft_labels(label: np.ndarray, same_problem: np.ndarray, weight: np.ndarray,
