@@ -6,7 +6,9 @@ split exactly as `kb train` does, then scores the `test` split of eval/real.json
 time: fusion; the learned ranker with the top article's probability as confidence; the fitted
 confidence model; three problems in the first three places; the ranker fitted with the right
 problem's other-scenario articles as half positives (`TrainConfig.other_scenario_share`); a
-classifier of the text's scenario as ranker features (`TrainConfig.scenario_classifier`).
+classifier of the text's scenario as ranker features (`TrainConfig.scenario_classifier`); the
+neighbour vote blended into the problem classifier, with its C re-chosen for the tuned encoder
+(`TrainConfig.neighbour_share`, `classifier_c`).
 Nothing here is fitted or tuned on a test split.
 
 Run (each index built first with `KB_ENCODERS=<set> KB_INDEX_DIR=<dir> kb build`):
@@ -72,11 +74,14 @@ def main(argv: list[str]) -> int:
         data = prepare(base, training_texts(real, authored, base, sources,
                                               out_of_scope=negatives), progress, held_out)
         model, report = fit(base, data, progress)
-        earlier = TrainConfig(other_scenario_share=0.0, scenario_classifier=False)
+        # The rows before the last: the classifier as it was before the neighbour vote.
+        plain = TrainConfig(classifier_c=64.0, neighbour_share=0.0)
+        earlier = dataclasses.replace(plain, other_scenario_share=0.0, scenario_classifier=False)
         scenario_only, _ = fit(base, data, progress, earlier)
         top_only, _ = fit(base, data, progress,
                           dataclasses.replace(earlier, confidence_model=False))
-        half, _ = fit(base, data, progress, TrainConfig(scenario_classifier=False))
+        half, _ = fit(base, data, progress, dataclasses.replace(plain, scenario_classifier=False))
+        scenario, _ = fit(base, data, progress, plain)
         print(f"{name}: fitted in {time.perf_counter() - started:.0f} s; oof {report}",
               file=sys.stderr)
         for label, ranking in {
@@ -85,7 +90,8 @@ def main(argv: list[str]) -> int:
             "+ confidence model": RankingConfig(model=scenario_only, per_problem_top=0),
             "+ three problems first": RankingConfig(model=scenario_only),
             "+ other scenarios' articles half a positive": RankingConfig(model=half),
-            "+ scenario classifier": RankingConfig(model=model),
+            "+ scenario classifier": RankingConfig(model=scenario),
+            "+ neighbour vote, classifier C 8": RankingConfig(model=model),
         }.items():
             searcher = Searcher(base.index, base.encoders, settings, ranking)
             results[f"{name} {label}"] = {
