@@ -7,8 +7,7 @@ time: fusion; the learned ranker with the top article's probability as confidenc
 confidence model; three problems in the first three places; the ranker fitted with the right
 problem's other-scenario articles as half positives (`TrainConfig.other_scenario_share`); a
 classifier of the text's scenario as ranker features (`TrainConfig.scenario_classifier`); the
-neighbour vote blended into the problem classifier, with its C re-chosen for the tuned encoder
-(`TrainConfig.neighbour_share`, `classifier_c`).
+neighbour vote blended into the problem classifier (`TrainConfig.neighbour_share`).
 Nothing here is fitted or tuned on a test split.
 
 Run (each index built first with `KB_ENCODERS=<set> KB_INDEX_DIR=<dir> kb build`):
@@ -74,8 +73,8 @@ def main(argv: list[str]) -> int:
         data = prepare(base, training_texts(real, authored, base, sources,
                                               out_of_scope=negatives), progress, held_out)
         model, report = fit(base, data, progress)
-        # The rows before the last: the classifier as it was before the neighbour vote.
-        plain = TrainConfig(classifier_c=64.0, neighbour_share=0.0)
+        # The rows before the last: the classifier alone, as before the neighbour vote.
+        plain = TrainConfig(neighbour_share=0.0)
         earlier = dataclasses.replace(plain, other_scenario_share=0.0, scenario_classifier=False)
         scenario_only, _ = fit(base, data, progress, earlier)
         top_only, _ = fit(base, data, progress,
@@ -91,7 +90,7 @@ def main(argv: list[str]) -> int:
             "+ three problems first": RankingConfig(model=scenario_only),
             "+ other scenarios' articles half a positive": RankingConfig(model=half),
             "+ scenario classifier": RankingConfig(model=scenario),
-            "+ neighbour vote, classifier C 8": RankingConfig(model=model),
+            "+ neighbour vote": RankingConfig(model=model),
         }.items():
             searcher = Searcher(base.index, base.encoders, settings, ranking)
             results[f"{name} {label}"] = {

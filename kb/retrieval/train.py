@@ -51,10 +51,8 @@ class TrainConfig:
 
     real_weight: float = 6.0
     """Real users' words count this many times an authored query or a symptom."""
-    classifier_c: float = 8.0
-    """Regularisation of the classifier over the query vectors (64 suited stock e5; the tuned
-    encoder's vectors want more regularisation)."""
-    neighbour_share: float = 0.5
+    classifier_c: float = 64.0
+    neighbour_share: float = 0.3
     """Share of the nearest-training-texts vote in the classifier's probabilities (0: off)."""
     neighbour_count: int = 20
     neighbour_temperature: float = 0.1
