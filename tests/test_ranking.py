@@ -418,11 +418,11 @@ def test_the_neighbour_vote_weighs_the_nearest_texts_by_weight_and_similarity():
 
 def test_a_model_blends_its_neighbour_vote_into_the_classifier(tmp_path):
     vote = NeighbourVote.of(np.array([[0.0, 1.0], [0.1, 0.9]]), np.array([1, 1]),
-                            np.array([1.0, 1.0]), count=2, temperature=0.1, share=0.5)
+                            np.array([1.0, 1.0]), count=2, temperature=0.1, share=0.25)
     alone = toy_model().problem_probs({"v": np.array([2.0, 0.0])})
     blended = toy_model(neighbours=vote).problem_probs({"v": np.array([2.0, 0.0])})
-    # Both training texts are class 1: the vote is all class 1, half of the blend.
-    assert blended == pytest.approx(0.5 * alone + 0.5 * np.array([0.0, 1.0]))
+    # Both training texts are class 1: the vote is all class 1, a quarter of the blend.
+    assert blended == pytest.approx(0.75 * alone + 0.25 * np.array([0.0, 1.0]))
     path = tmp_path / "model.json"
     toy_model(neighbours=vote).save(path)
     assert RankerModel.load(path) == toy_model(neighbours=vote)

@@ -289,6 +289,11 @@ def neighbour_vote(similarities: np.ndarray, labels: np.ndarray, weights: np.nda
     return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
 
 
+def blend(probs: np.ndarray, vote: np.ndarray, share: float) -> np.ndarray:
+    """The classifier's probabilities with `share` of them given to the neighbour vote."""
+    return (1 - share) * probs + share * vote
+
+
 @dataclass(frozen=True)
 class NeighbourVote:
     """The training texts' query vectors, their labels and weights: a nearest-neighbour vote
@@ -388,8 +393,7 @@ class RankerModel:
         vector = self._vector(query_vectors)
         probs = _softmax(self._arrays["coef"] @ vector + self._arrays["intercept"])
         if self.neighbours is not None:
-            share = self.neighbours.share
-            probs = (1 - share) * probs + share * self.neighbours.probs(vector, len(probs))
+            probs = blend(probs, self.neighbours.probs(vector, len(probs)), self.neighbours.share)
         return self._with_prior(probs, prior)
 
     def scenario_probs(self, query_vectors: Mapping[str, np.ndarray]) -> dict[str, float]:

@@ -32,6 +32,7 @@ from kb.retrieval.ranker import (
     NeighbourVote,
     QueryFacts,
     RankerModel,
+    blend,
     confidence_features,
     feature_names,
     features,
@@ -441,7 +442,7 @@ def _blend(probs: np.ndarray, similarities: np.ndarray, labels: np.ndarray,
         return probs
     vote = neighbour_vote(similarities, labels, weights, probs.shape[1], config.neighbour_count,
                           config.neighbour_temperature)
-    return (1 - config.neighbour_share) * probs + config.neighbour_share * vote
+    return blend(probs, vote, config.neighbour_share)
 
 
 def soft_labels(label: np.ndarray, same_problem: np.ndarray, weight: np.ndarray,
