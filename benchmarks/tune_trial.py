@@ -1,8 +1,9 @@
 """Choose `kb tune`'s learning rate and passes on the train split only: tune on folds 1-4 of
 `kb train`'s folds, score the real texts of fold 0 after each pass.
 
-Two figures per setting: `kb train`'s query-vector problem classifier (C as TrainConfig),
-fitted on folds 1-4 and scored on fold 0, and the e5 leg alone (the problem of the best chunk).
+Two figures per setting: `kb train`'s query-vector problem classifier (C as TrainConfig,
+without the neighbour vote), fitted on folds 1-4 and scored on fold 0, and the e5 leg alone
+(the problem of the best chunk).
 The vectors come from the engine with the tuned tensors loaded, as search makes them.
 
 Run: .venv/bin/python benchmarks/tune_trial.py            (default index, ~10 minutes)

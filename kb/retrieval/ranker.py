@@ -326,11 +326,16 @@ class NeighbourVote:
         rows = raw.reshape(len(self.scales), -1).astype(np.float32)
         return rows * np.asarray(self.scales, dtype=np.float32)[:, None]
 
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        # Converted once: the JSON lists would otherwise become arrays on every query.
+        return np.asarray(self.labels), np.asarray(self.weights)
+
     def probs(self, vector: np.ndarray, classes: int) -> np.ndarray:
         """The vote over `classes` for one query vector."""
-        return neighbour_vote(self.matrix @ vector.astype(np.float32), np.asarray(self.labels),
-                              np.asarray(self.weights), classes, self.count,
-                              self.temperature)[0]
+        labels, weights = self._arrays
+        return neighbour_vote(self.matrix @ vector.astype(np.float32), labels, weights,
+                              classes, self.count, self.temperature)[0]
 
 
 @dataclass(frozen=True)
