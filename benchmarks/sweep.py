@@ -4,7 +4,8 @@ Prepares the training texts once (query vectors and retriever scores with the in
 encoders), then fits `kb train`'s model under each setting and prints out-of-fold hit@1,
 the share answered confidently and right-when-confident, per language.
 
-Run: .venv/bin/python benchmarks/sweep.py .kb-index e5
+Run: .venv/bin/python benchmarks/sweep.py .kb-index e5 ['{"neighbour_share": [0, 0.3]}']
+(the optional JSON grid names `TrainConfig` fields and the values to try; default `GRID`)
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ C (8 to 32), the ranker's C (0.1, 0.3) and the out-of-scope weight of the confid
 to 10)."""
 
 
-def main(index_dir: str, encoders: str) -> int:
+def main(index_dir: str, encoders: str, grid: str = "") -> int:
+    grid_values = json.loads(grid) if grid else GRID
     settings = load_settings({"index_dir": index_dir, "encoders": encoders, "model": "none"})
     searcher = Searcher.load(settings)
     real = read_queries(REPO / "eval/real.jsonl")
@@ -40,8 +42,8 @@ def main(index_dir: str, encoders: str) -> int:
     authored = read_queries(REPO / "eval/queries.jsonl")
     negatives = read_out_of_scope(REPO / "eval/out_of_scope.jsonl")
     prepared = {}
-    for values in itertools.product(*GRID.values()):
-        config = TrainConfig(**dict(zip(GRID, values, strict=True)))
+    for values in itertools.product(*grid_values.values()):
+        config = TrainConfig(**dict(zip(grid_values, values, strict=True)))
         weight = config.real_weight
         if weight not in prepared:  # the weight is baked into the texts; vectors are not
             texts = training_texts(real, authored, searcher, sources, config,
@@ -64,4 +66,4 @@ def main(index_dir: str, encoders: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(*sys.argv[1:3]))
+    raise SystemExit(main(*sys.argv[1:4]))
